@@ -1,0 +1,172 @@
+/**
+ * The one place that reads process.env. Every setting is parsed once, at
+ * start-up, by a single zod schema; a bad value stops the program with a
+ * message naming the variable and what was expected.
+ */
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const num = (def: number, min = 0) => z.coerce.number().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = (def: number) => int(def, 1, 65_535);
+const url = (def?: string) => (def === undefined ? z.string().url().optional() : z.string().url().default(def));
+
+/** Known development-only secrets: refused when NODE_ENV=production. */
+export const DEV_SECRETS = ['dev-admin-key', 'dev-signing-secret'] as const;
+
+export const envSchema = z.object({
+  /** development | test | production. Production refuses default secrets. */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Folder for local server data (git-ignored). */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** Cache for server binaries, outside the repo. */
+  TELEMETRY_CACHE_DIR: z.string().optional(),
+
+  // ---- Temporal
+  /** host:port of the Temporal frontend. Unset → the stack starts a dev server. */
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'expected host:port').optional(),
+  /** Temporal namespace used by workers, CLI and API. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('telemetry'),
+  /** Port of the local dev server (when started by the stack). */
+  TEMPORAL_PORT: port(7233),
+  /** Port of the local Temporal Web UI. */
+  TEMPORAL_UI_PORT: port(8233),
+  /** Path to the `temporal` CLI binary (optional; else PATH, cache, pip). */
+  TEMPORAL_BIN: z.string().optional(),
+
+  // ---- NATS JetStream
+  /** NATS server URL. Unset → the stack starts nats-server -js. */
+  NATS_URL: z.string().regex(/^nats:\/\/[^\s]+$/, 'expected nats://host:port').optional(),
+  NATS_PORT: port(4222),
+  NATS_MONITOR_PORT: port(8222),
+  NATS_BIN: z.string().optional(),
+  /** JetStream stream name for telemetry batches. */
+  STREAM_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('TELEMETRY'),
+  /** Subject prefix; partition N publishes on `<prefix>.N`. */
+  SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('telemetry.p'),
+  /** Stream capacity in messages (batches); full → HTTP 429 / file ingestion waits. */
+  QUEUE_SIZE: int(100_000, 1),
+  /** Stream capacity in bytes. */
+  QUEUE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
+  /** Consumer ack_wait in seconds: an unacked batch is redelivered after this. */
+  VISIBILITY_TIMEOUT: int(30, 1, 3600),
+  /** Number of partitions (subjects / consumers / collector workflows). */
+  PARTITIONS_PER_TOPIC: int(4, 1, 1024),
+  /** Deliveries before a batch is dead-lettered. */
+  MAX_DELIVER: int(5, 1, 100),
+  /** Points per JetStream message (batch). */
+  BATCH_POINTS: int(2_000, 1, 50_000),
+  /** Publish attempts for file ingestion. */
+  PUBLISH_ATTEMPTS_FILE: int(3, 1, 20),
+  /** Publish attempts for HTTP ingestion (clients retry on 503). */
+  PUBLISH_ATTEMPTS_HTTP: int(2, 1, 20),
+
+  // ---- InfluxDB 2
+  /** InfluxDB URL. Unset → the stack starts influxd. */
+  INFLUXDB_URL: url(),
+  /** Operator/all-access token. Unset with a local stack → read from DATA_DIR/influx-token. */
+  INFLUXDB_TOKEN: z.string().min(8).optional(),
+  INFLUXDB_TOKEN_FILE: z.string().optional(),
+  INFLUXDB_ORG: z.string().min(1).default('telemetryorg'),
+  INFLUXDB_BUCKET: z.string().min(1).default('telem_bucket'),
+  INFLUXDB_PORT: port(8086),
+  INFLUXD_BIN: z.string().optional(),
+  /** Lines per InfluxDB write request (gzip on). */
+  INFLUX_WRITE_BATCH: int(5_000, 1, 100_000),
+
+  // ---- Retry policy (activities, publishes)
+  RETRY_ATTEMPTS: int(10, 1, 1000),
+  BACKOFF_FACTOR: num(2, 1),
+  RETRY_INITIAL_MS: int(500, 1),
+  RETRY_MAX_MS: int(30_000, 1),
+  /** Outbound HTTP timeout, ms. */
+  HTTP_TIMEOUT: int(10_000, 100),
+
+  // ---- Chain
+  /** JSON-RPC URL of the ledger chain. Unset → the stack starts anvil. */
+  CHAIN_RPC_URL: url(),
+  CHAIN_PORT: port(8545),
+  ANVIL_BIN: z.string().optional(),
+  /** Private key of the recorder account (hex). Unset in dev → anvil's first dev account. */
+  CHAIN_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex chars').optional(),
+  CHAIN_PRIVATE_KEY_FILE: z.string().optional(),
+  /** Deployed AlertLedger address. Unset → read from DATA_DIR/ledger.json or deployed. */
+  LEDGER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected 0x + 40 hex chars').optional(),
+
+  // ---- Slack
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'expected a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  /** Override of Slack's API base (tests point it at a local wire-compatible server). */
+  SLACK_API_URL: url(),
+  /** Default channel for alerts. */
+  SLACK_CHANNEL: z.string().default('#gpu-alerts'),
+
+  // ---- API
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(8080),
+  /** Comma list of key:scope[+scope] (scopes: read, ingest, ack, admin). */
+  API_KEYS: z.string().optional(),
+  CORS_ORIGINS: z.string().default('http://localhost:3000'),
+  RATE_LIMIT_PER_MIN: int(600, 1),
+  BODY_LIMIT_BYTES: int(5 * 1024 * 1024, 1024),
+  /** Worker /metrics port (0 = off). */
+  WORKER_METRICS_PORT: int(9464, 0, 65_535),
+
+  // ---- Health / alerting
+  HEALTH_BACKEND: z.enum(['onnx', 'http', 'off']).default('onnx'),
+  HEALTH_MODEL_PATH: z.string().optional(),
+  HEALTH_HTTP_URL: url(),
+  ALERT_RULES_FILE: z.string().optional(),
+  ESCALATION_POLICY_FILE: z.string().optional(),
+  /** Ingestion time zone for timestamps that carry none (IANA name). */
+  INGEST_TIMEZONE: z.string().default('UTC'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly issues: { variable: string; problem: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** Parse an environment. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" (common in .env files and k8s manifests).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), problem: i.message }));
+    throw new ConfigError(
+      `Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`,
+      issues,
+    );
+  }
+  const cfg = parsed.data;
+  if (cfg.NODE_ENV === 'production') {
+    const problems: { variable: string; problem: string }[] = [];
+    for (const key of ['API_KEYS', 'SLACK_SIGNING_SECRET'] as const) {
+      const v = cfg[key];
+      if (v && DEV_SECRETS.some((s) => v.includes(s)))
+        problems.push({ variable: key, problem: 'a development default secret is not accepted in production' });
+    }
+    if (!cfg.API_KEYS) problems.push({ variable: 'API_KEYS', problem: 'required in production' });
+    if (problems.length)
+      throw new ConfigError(
+        `Invalid configuration:\n${problems.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`,
+        problems,
+      );
+  }
+  return cfg;
+}

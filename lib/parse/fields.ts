@@ -1,0 +1,358 @@
+/**
+ * Column-name mapping (nvidia-smi, dmon, DCGM, canonical) and cell-value
+ * parsing with unit conversion. One table so every format names a quantity
+ * the same way.
+ *
+ * Invariants:
+ * - A placeholder (`[N/A]`, `[Not Supported]`, `N/A`, `-`, empty, …) is absent, never 0.
+ * - Values are converted to the base unit of their dimension (W, MiB, MHz, %, °C, µs, mJ).
+ * - JS `Number()` accepts `0x1F`, `Infinity` and blanks: every number goes through NUM_RE first.
+ */
+
+export type Dim = 'power' | 'mem' | 'clock' | 'pct' | 'temp' | 'time' | 'energy' | 'none';
+
+interface UnitDef {
+  dim: Dim;
+  mul: number;
+  div: number;
+  /** Suffix appended to non-canonical field names, for the base unit. */
+}
+
+const u = (dim: Dim, mul = 1, div = 1): UnitDef => ({ dim, mul, div });
+
+/**
+ * Units as printed by nvidia-smi / dmon / users. Case matters (mW vs MW).
+ * MB/GB/KB are decimal (SI) in CSV input; dmon's `MB` header is NVIDIA's MiB and is handled in dmon.ts.
+ */
+export const UNITS: Record<string, UnitDef> = {
+  W: u('power'),
+  mW: u('power', 1, 1000),
+  kW: u('power', 1000),
+  MiB: u('mem'),
+  GiB: u('mem', 1024),
+  TiB: u('mem', 1024 * 1024),
+  KiB: u('mem', 1, 1024),
+  B: u('mem', 1, 1_048_576),
+  MB: u('mem', 1_000_000, 1_048_576),
+  GB: u('mem', 1_000_000_000, 1_048_576),
+  KB: u('mem', 1000, 1_048_576),
+  kB: u('mem', 1000, 1_048_576),
+  MHz: u('clock'),
+  GHz: u('clock', 1000),
+  kHz: u('clock', 1, 1000),
+  Hz: u('clock', 1, 1_000_000),
+  '%': u('pct'),
+  C: u('temp'),
+  '°C': u('temp'),
+  us: u('time'),
+  µs: u('time'),
+  ms: u('time', 1000),
+  s: u('time', 1_000_000),
+  ns: u('time', 1, 1000),
+  mJ: u('energy'),
+  J: u('energy', 1000),
+};
+
+const BASE_SUFFIX: Record<Dim, string> = {
+  power: '_w',
+  mem: '_mib',
+  clock: '_mhz',
+  pct: '_pct',
+  temp: '_c',
+  time: '_us',
+  energy: '_mj',
+  none: '',
+};
+
+export function unitDef(unit: string): UnitDef | undefined {
+  return UNITS[unit] ?? UNITS[unit.trim()];
+}
+
+/** Column target: where a column's numeric value goes. Higher priority wins per row when several columns feed one field. */
+export interface FieldTarget {
+  field: string;
+  dim: Dim;
+  priority: number;
+}
+
+const t = (field: string, dim: Dim, priority = 0): FieldTarget => ({ field, dim, priority });
+
+/** nvidia-smi `--query-gpu` names (lower-cased) and canonical names → canonical fields. */
+export const NVSMI_FIELDS: Record<string, FieldTarget> = {
+  'temperature.gpu': t('temperature_c', 'temp'),
+  'temperature.memory': t('mem_temperature_c', 'temp'),
+  'power.draw': t('power_w', 'power', 3),
+  'power.draw.instant': t('power_w', 'power', 2),
+  'power.draw.average': t('power_w', 'power', 1),
+  'enforced.power.limit': t('power_limit_w', 'power', 2),
+  'power.limit': t('power_limit_w', 'power', 1),
+  'utilization.gpu': t('util_gpu_pct', 'pct'),
+  'utilization.memory': t('util_mem_pct', 'pct'),
+  'utilization.encoder': t('util_enc_pct', 'pct'),
+  'utilization.decoder': t('util_dec_pct', 'pct'),
+  'utilization.jpeg': t('util_jpg_pct', 'pct'),
+  'utilization.ofa': t('util_ofa_pct', 'pct'),
+  'memory.used': t('mem_used_mib', 'mem'),
+  'memory.total': t('mem_total_mib', 'mem'),
+  'memory.free': t('mem_free_mib', 'mem'),
+  'memory.reserved': t('mem_reserved_mib', 'mem'),
+  'clocks.sm': t('sm_clock_mhz', 'clock'),
+  'clocks.current.sm': t('sm_clock_mhz', 'clock'),
+  'clocks.mem': t('mem_clock_mhz', 'clock'),
+  'clocks.current.memory': t('mem_clock_mhz', 'clock'),
+  'clocks.gr': t('gr_clock_mhz', 'clock'),
+  'clocks.current.graphics': t('gr_clock_mhz', 'clock'),
+  'clocks.video': t('video_clock_mhz', 'clock'),
+  'clocks.current.video': t('video_clock_mhz', 'clock'),
+  'clocks.max.sm': t('sm_clock_max_mhz', 'clock'),
+  'clocks.max.gr': t('gr_clock_max_mhz', 'clock'),
+  'clocks.max.graphics': t('gr_clock_max_mhz', 'clock'),
+  'clocks.max.mem': t('mem_clock_max_mhz', 'clock'),
+  'clocks.max.memory': t('mem_clock_max_mhz', 'clock'),
+  'fan.speed': t('fan_pct', 'pct'),
+  // Aggregate (lifetime) counts are the canonical ECC fields; volatile totals fill in when aggregate is absent.
+  'ecc.errors.corrected.aggregate.total': t('ecc_sbe', 'none', 2),
+  'ecc.errors.corrected.volatile.total': t('ecc_sbe', 'none', 1),
+  'ecc.errors.uncorrected.aggregate.total': t('ecc_dbe', 'none', 2),
+  'ecc.errors.uncorrected.volatile.total': t('ecc_dbe', 'none', 1),
+};
+
+/** DCGM field names (as exported by dcgm-exporter, lower-cased). */
+export const DCGM_FIELDS: Record<string, FieldTarget> = {
+  dcgm_fi_dev_gpu_temp: t('temperature_c', 'temp'),
+  dcgm_fi_dev_memory_temp: t('mem_temperature_c', 'temp'),
+  dcgm_fi_dev_power_usage: t('power_w', 'power', 2),
+  dcgm_fi_dev_power_usage_instant: t('power_w', 'power', 1),
+  dcgm_fi_dev_enforced_power_limit: t('power_limit_w', 'power', 2),
+  dcgm_fi_dev_power_mgmt_limit: t('power_limit_w', 'power', 1),
+  dcgm_fi_dev_sm_clock: t('sm_clock_mhz', 'clock'),
+  dcgm_fi_dev_mem_clock: t('mem_clock_mhz', 'clock'),
+  dcgm_fi_dev_video_clock: t('video_clock_mhz', 'clock'),
+  dcgm_fi_dev_max_sm_clock: t('sm_clock_max_mhz', 'clock'),
+  dcgm_fi_dev_max_mem_clock: t('mem_clock_max_mhz', 'clock'),
+  dcgm_fi_dev_gpu_util: t('util_gpu_pct', 'pct'),
+  dcgm_fi_dev_mem_copy_util: t('util_mem_pct', 'pct'),
+  dcgm_fi_dev_enc_util: t('util_enc_pct', 'pct'),
+  dcgm_fi_dev_dec_util: t('util_dec_pct', 'pct'),
+  dcgm_fi_dev_fb_used: t('mem_used_mib', 'mem'),
+  dcgm_fi_dev_fb_free: t('mem_free_mib', 'mem'),
+  dcgm_fi_dev_fb_total: t('mem_total_mib', 'mem'),
+  dcgm_fi_dev_fb_reserved: t('mem_reserved_mib', 'mem'),
+  dcgm_fi_dev_xid_errors: t('xid', 'none'),
+  dcgm_fi_dev_ecc_sbe_agg_total: t('ecc_sbe', 'none', 2),
+  dcgm_fi_dev_ecc_sbe_vol_total: t('ecc_sbe', 'none', 1),
+  dcgm_fi_dev_ecc_dbe_agg_total: t('ecc_dbe', 'none', 2),
+  dcgm_fi_dev_ecc_dbe_vol_total: t('ecc_dbe', 'none', 1),
+  dcgm_fi_dev_fan_speed: t('fan_pct', 'pct'),
+  dcgm_fi_dev_pstate: t('pstate', 'none'),
+  dcgm_fi_dev_pcie_replay_counter: t('pcie_replay', 'none'),
+  dcgm_fi_dev_total_energy_consumption: t('energy_mj', 'energy'),
+  dcgm_fi_dev_power_violation: t('power_violation_us', 'time'),
+  dcgm_fi_dev_thermal_violation: t('thermal_violation_us', 'time'),
+};
+
+/** DCGM names whose value is the clocks-event bitmask. */
+export const DCGM_MASK_NAMES = new Set(['dcgm_fi_dev_clock_throttle_reasons', 'dcgm_fi_dev_clocks_event_reasons']);
+
+/** `nvidia-smi dmon` column names (lower-cased). `gpu`/`date`/`time` are identity/time columns, see dmon.ts. */
+export const DMON_FIELDS: Record<string, FieldTarget> = {
+  pwr: t('power_w', 'power'),
+  gtemp: t('temperature_c', 'temp'),
+  temp: t('temperature_c', 'temp'),
+  mtemp: t('mem_temperature_c', 'temp'),
+  sm: t('util_gpu_pct', 'pct'),
+  mem: t('util_mem_pct', 'pct'),
+  enc: t('util_enc_pct', 'pct'),
+  dec: t('util_dec_pct', 'pct'),
+  jpg: t('util_jpg_pct', 'pct'),
+  ofa: t('util_ofa_pct', 'pct'),
+  mclk: t('mem_clock_mhz', 'clock'),
+  pclk: t('gr_clock_mhz', 'clock'),
+  pviol: t('power_violation_pct', 'pct'),
+  tviol: t('thermal_violation', 'none'),
+  // dmon prints `MB` but the numbers are MiB (same as nvidia-smi memory.used): no scaling.
+  fb: t('mem_used_mib', 'none'),
+  bar1: t('bar1_used_mib', 'none'),
+  ccpm: t('ccpm_used_mib', 'none'),
+  sbecc: t('ecc_sbe', 'none'),
+  dbecc: t('ecc_dbe', 'none'),
+  pci: t('pcie_replay', 'none'),
+  rxpci: t('pcie_rx_mbps', 'none'),
+  txpci: t('pcie_tx_mbps', 'none'),
+};
+
+/** Canonical names used directly as column names (generic CSV): dimension from the suffix. */
+export function canonicalTarget(name: string): FieldTarget | undefined {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) return undefined;
+  const dim: Dim = name.endsWith('_w')
+    ? 'power'
+    : name.endsWith('_mib')
+      ? 'mem'
+      : name.endsWith('_mhz')
+        ? 'clock'
+        : name.endsWith('_pct')
+          ? 'pct'
+          : name.endsWith('_c')
+            ? 'temp'
+            : 'none';
+  return t(name, dim);
+}
+
+/** NVML clocks event reasons (nvml.h `nvmlClocksEventReason*`, formerly `nvmlClocksThrottleReason*`). */
+export const THROTTLE_BITS: Record<string, number> = {
+  gpu_idle: 0x1,
+  applications_clocks_setting: 0x2,
+  sw_power_cap: 0x4,
+  hw_slowdown: 0x8,
+  sync_boost: 0x10,
+  sw_thermal_slowdown: 0x20,
+  hw_thermal_slowdown: 0x40,
+  hw_power_brake_slowdown: 0x80,
+  display_clock_setting: 0x100,
+};
+/** Thermal: SW (0x20) or HW (0x40) thermal slowdown. */
+export const THERMAL_MASK = 0x20 | 0x40;
+/** Power: SW power capping (0x4). A power-brake assertion (0x80) is a HW slowdown, counted there. */
+export const POWER_MASK = 0x4;
+/** HW slowdown (0x8) and its specific causes HW thermal (0x40) and power brake (0x80). */
+export const HW_SLOWDOWN_MASK = 0x8 | 0x40 | 0x80;
+
+/** Adds `throttle_reasons` and the three derived 0/1 flags for a bitmask. */
+export function applyThrottleMask(fields: Record<string, number>, mask: number): void {
+  fields.throttle_reasons = mask;
+  fields.throttle_thermal = mask & THERMAL_MASK ? 1 : 0;
+  fields.throttle_power = mask & POWER_MASK ? 1 : 0;
+  fields.throttle_hw_slowdown = mask & HW_SLOWDOWN_MASK ? 1 : 0;
+}
+
+/** `clocks_event_reasons.sw_power_cap` → `sw_power_cap` (also legacy `clocks_throttle_reasons.*`). */
+export function throttleReasonName(lowerName: string): string | undefined {
+  const m = /^clocks_(?:event|throttle)_reasons\.([a-z_]+)$/.exec(lowerName);
+  if (m === null) return undefined;
+  return m[1];
+}
+
+/** snake_case a column name: `encoder.stats.sessionCount` → `encoder_stats_session_count`. */
+export function sanitizeName(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .replace(/^(\d)/, 'f_$1');
+}
+
+/** Field name for a column with no canonical mapping: sanitised name + base-unit suffix of its header unit. */
+export function genericFieldName(name: string, dim: Dim): string {
+  const base = sanitizeName(name) || 'value';
+  const suffix = BASE_SUFFIX[dim];
+  return suffix === '' || base.endsWith(suffix) ? base : base + suffix;
+}
+
+/** Splits `power.draw [W]` into name and unit. */
+export function splitHeaderUnit(header: string): { name: string; unit: string | undefined } {
+  const m = /^(.*?)\s*\[([^\]]*)\]$/.exec(header);
+  if (m === null) return { name: header.trim(), unit: undefined };
+  return { name: m[1]!.trim(), unit: m[2]!.trim() };
+}
+
+// ---------------------------------------------------------------- values
+
+const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const NUM_UNIT_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z%°µ]+)$/;
+const HEX_RE = /^0[xX][0-9a-fA-F]+$/;
+
+const ENUM_WORDS: Record<string, number> = {
+  enabled: 1,
+  disabled: 0,
+  yes: 1,
+  no: 0,
+  active: 1,
+  'not active': 0,
+  on: 1,
+  off: 0,
+  true: 1,
+  false: 0,
+};
+
+/** Placeholder for "no value": bracketed nvidia-smi notes, N/A, dmon `-`, empty, NaN. */
+export function isAbsent(cell: string): boolean {
+  if (cell.length === 0) return true;
+  const c = cell.charCodeAt(0);
+  if (c === 91 /* [ */) return cell.charCodeAt(cell.length - 1) === 93; /* ] */
+  return cell === 'N/A' || cell === '-' || cell === 'NaN' || cell === 'nan' || cell === 'ERR!' || cell === 'n/a';
+}
+
+/** Result of a value parse: a number, ABSENT, or an error reason string. */
+export const ABSENT = undefined;
+export type CellValue = number | undefined | string;
+
+/**
+ * Parses a numeric cell for a column of dimension `dim` whose header unit
+ * scales bare numbers by mul/div. Returns number, undefined (absent) or a reason.
+ */
+export function parseNumericCell(cell: string, dim: Dim, mul: number, div: number): CellValue {
+  const last = cell.charCodeAt(cell.length - 1);
+  if (last >= 48 && last <= 57 && NUM_RE.test(cell)) {
+    const n = Number(cell);
+    return mul === 1 && div === 1 ? n : (n * mul) / div;
+  }
+  if (isAbsent(cell)) return ABSENT;
+  const m = NUM_UNIT_RE.exec(cell);
+  if (m !== null) {
+    const unit = UNITS[m[2]!];
+    if (unit === undefined) return `unknown unit "${m[2]}" in "${cell}"`;
+    if (dim !== 'none' && unit.dim !== dim) return `unit "${m[2]}" does not fit this column in "${cell}"`;
+    return (Number(m[1]) * unit.mul) / unit.div;
+  }
+  if (NUM_RE.test(cell)) return Number(cell); // e.g. "12." handled above; "1e5"
+  const e = ENUM_WORDS[cell.toLowerCase()];
+  if (e !== undefined) return e;
+  return `not a number: "${cell}"`;
+}
+
+/** How an unclassified column's first real value looks. */
+export function classifyCell(cell: string): 'numeric' | 'text' | 'absent' {
+  if (isAbsent(cell)) return 'absent';
+  if (HEX_RE.test(cell)) return 'text';
+  if (NUM_RE.test(cell)) return 'numeric';
+  const m = NUM_UNIT_RE.exec(cell);
+  if (m !== null && UNITS[m[2]!] !== undefined) return 'numeric';
+  if (ENUM_WORDS[cell.toLowerCase()] !== undefined) return 'numeric';
+  return 'text';
+}
+
+/** `0x0000000000000001` → 1; decimal masks (DCGM) too. */
+export function parseMask(cell: string): CellValue {
+  if (isAbsent(cell)) return ABSENT;
+  if (HEX_RE.test(cell)) {
+    const n = Number.parseInt(cell.slice(2), 16);
+    return Number.isSafeInteger(n) ? n : `bitmask out of range: "${cell}"`;
+  }
+  if (/^\d+$/.test(cell)) return Number(cell);
+  return `not a bitmask: "${cell}"`;
+}
+
+/** `P0` → 0, `P12` → 12. */
+export function parsePstate(cell: string): CellValue {
+  if (isAbsent(cell) || cell === 'Unknown') return ABSENT;
+  const m = /^[Pp]?(\d{1,2})$/.exec(cell);
+  return m === null ? `not a performance state: "${cell}"` : Number(m[1]);
+}
+
+/** `Active` / `Not Active` flags of the per-reason columns. */
+export function parseFlag(cell: string): CellValue {
+  if (isAbsent(cell)) return ABSENT;
+  const e = ENUM_WORDS[cell.toLowerCase()];
+  if (e !== undefined) return e;
+  if (cell === '0' || cell === '1') return Number(cell);
+  return `not an Active/Not Active flag: "${cell}"`;
+}
+
+/** `00000000:0c:00.0` / `0000:0C:00.0` / `0C:00.0` → `00000000:0C:00.0` (nvidia-smi form). */
+export function normaliseBusId(id: string): string {
+  const parts = id.trim().toUpperCase().split(':');
+  if (parts.length === 2) parts.unshift('0');
+  if (parts.length === 3) parts[0] = parts[0]!.padStart(8, '0');
+  return parts.join(':');
+}

@@ -1,0 +1,484 @@
+/**
+ * The row engine shared by nvidia-smi CSV, generic CSV and dmon: a header is
+ * compiled once into per-column handlers, then each row (array of cell
+ * strings) becomes one point or a rejection.
+ *
+ * Rejection policy (documented in lib/parse/README.md):
+ * - whole row rejected (no point): wrong column count, missing/unparseable
+ *   timestamp, no numeric value left in the row;
+ * - single value rejected (entry with the column name, rest of the row kept):
+ *   a non-numeric value in a numeric column, a unit that does not fit the
+ *   column, a malformed bitmask / pstate / flag.
+ */
+import { msToNs } from '../point.ts';
+import type { Point } from '../point.ts';
+import type { Collector } from './collector.ts';
+import {
+  DCGM_FIELDS,
+  DCGM_MASK_NAMES,
+  DMON_FIELDS,
+  NVSMI_FIELDS,
+  THROTTLE_BITS,
+  THERMAL_MASK,
+  POWER_MASK,
+  HW_SLOWDOWN_MASK,
+  applyThrottleMask,
+  canonicalTarget,
+  classifyCell,
+  genericFieldName,
+  isAbsent,
+  normaliseBusId,
+  parseFlag,
+  parseMask,
+  parseNumericCell,
+  parsePstate,
+  splitHeaderUnit,
+  throttleReasonName,
+  unitDef,
+  type Dim,
+  type FieldTarget,
+} from './fields.ts';
+import { IdentityResolver, type IdentityValues } from './identity.ts';
+import { TimeZoneResolver, localDate, parseDateTime, parseDmonDateTime, parseTimestamp } from './timestamp.ts';
+
+type Kind =
+  | 'timestamp'
+  | 'date'
+  | 'time'
+  | 'device'
+  | 'uuid'
+  | 'bus'
+  | 'index'
+  | 'gpu'
+  | 'model'
+  | 'driver'
+  | 'host'
+  | 'gi'
+  | 'ci'
+  | 'field'
+  | 'mask'
+  | 'reason'
+  | 'pstate'
+  | 'auto'
+  | 'text'
+  | 'ignore';
+
+interface Column {
+  idx: number;
+  header: string;
+  kind: Kind;
+  field: string;
+  dim: Dim;
+  mul: number;
+  div: number;
+  priority: number;
+  bit: number;
+  /** For 'auto': undecided until the first real value. */
+  auto: 'unknown' | 'numeric' | 'text';
+}
+
+/** Known text columns that carry no telemetry: dropped, listed in the summary. */
+const TEXT_COLUMNS = new Set([
+  'serial',
+  'vbios_version',
+  'kmd_version',
+  'compute_mode',
+  'driver_model.current',
+  'driver_model.pending',
+  'gom.current',
+  'gom.pending',
+  'display_mode',
+  'addressing_mode',
+  'gpu_recovery_action',
+  'pci.domain',
+  'pci.bus',
+  'pci.device',
+  'pci.device_id',
+  'pci.sub_device_id',
+  'pci.baseclass',
+  'pci.subclass',
+  'clocks_event_reasons.supported',
+  'clocks_throttle_reasons.supported',
+]);
+const TEXT_PREFIXES = ['inforom.', 'platform.', 'fabric.'];
+
+const IDENTITY_KINDS: Record<string, Kind> = {
+  timestamp: 'timestamp',
+  time_stamp: 'timestamp',
+  ts: 'timestamp',
+  datetime: 'timestamp',
+  uuid: 'uuid',
+  gpu_uuid: 'uuid',
+  'pci.bus_id': 'bus',
+  pci_bus_id: 'bus',
+  bus_id: 'bus',
+  index: 'index',
+  gpu_index: 'index',
+  gpu: 'gpu',
+  name: 'model',
+  model: 'model',
+  gpu_name: 'model',
+  modelname: 'model',
+  driver_version: 'driver',
+  driver: 'driver',
+  hostname: 'host',
+  host: 'host',
+  gi: 'gi',
+  gpu_instance_id: 'gi',
+  gpu_i_id: 'gi',
+  ci: 'ci',
+  compute_instance_id: 'ci',
+  gpu_c_id: 'ci',
+  pstate: 'pstate',
+  'clocks_event_reasons.active': 'mask',
+  'clocks_throttle_reasons.active': 'mask',
+  throttle_reasons: 'mask',
+};
+
+export type TableFlavor = 'nvidia-smi-csv' | 'generic-csv' | 'dmon';
+
+export interface TableOptions {
+  flavor: TableFlavor;
+  tz: TimeZoneResolver;
+  identity: IdentityResolver;
+  baseTimeMs: number;
+  intervalMs: number;
+}
+
+export class TableEngine {
+  private cols: Column[] = [];
+  /** Numeric-ish columns in processing order (lower priority first, so higher priority overwrites). */
+  private valueCols: Column[] = [];
+  private headerKey = '';
+  private width = 0;
+  private tsCol: Column | undefined;
+  private dateCol: Column | undefined;
+  private timeCol: Column | undefined;
+  private idCols: Partial<Record<Kind, Column>> = {};
+  private reasonCols: Column[] = [];
+  private maskCol: Column | undefined;
+  // derived time state
+  private round = 0;
+  private seenInRound = new Set<string>();
+  private timeOnlyDayMs = 0;
+  private lastTimeOnly = -1;
+  // interleave detection
+  private lastTs = new Map<string, string>();
+  private sameTs = 0;
+  private backwards = 0;
+  private readonly sameTsDevices = new Set<string>();
+  private gpuVsIndexNoted = false;
+  private headerSeen = false;
+
+  constructor(
+    private readonly c: Collector,
+    private readonly o: TableOptions,
+  ) {}
+
+  get hasHeader(): boolean {
+    return this.headerSeen;
+  }
+
+  /** Compiles a header. `units` are dmon's second header line (same length) when present. */
+  setHeader(headers: string[], line: number, units?: string[]): void {
+    let names = headers.map((h) => h.trim());
+    // A trailing comma in the header makes an empty last name: not a column.
+    while (names.length > 0 && names[names.length - 1] === '') names = names.slice(0, -1);
+    const key = names.join('\u0001');
+    if (this.headerSeen) {
+      if (key === this.headerKey) return;
+      this.c.warn(`header changed at line ${line}; later rows use the new columns`);
+    }
+    this.headerSeen = true;
+    this.headerKey = key;
+    this.width = names.length;
+    this.cols = names.map((h, idx) => this.compile(h, idx, units?.[idx]));
+    this.tsCol = this.cols.find((col) => col.kind === 'timestamp');
+    this.dateCol = this.cols.find((col) => col.kind === 'date');
+    this.timeCol = this.cols.find((col) => col.kind === 'time');
+    this.idCols = {};
+    for (const col of this.cols) {
+      if (col.kind === 'uuid' || col.kind === 'bus' || col.kind === 'index' || col.kind === 'gpu' || col.kind === 'model' || col.kind === 'driver' || col.kind === 'host' || col.kind === 'gi' || col.kind === 'ci' || col.kind === 'device') {
+        this.idCols[col.kind] ??= col;
+      }
+    }
+    this.maskCol = this.cols.find((col) => col.kind === 'mask');
+    this.reasonCols = this.cols.filter((col) => col.kind === 'reason');
+    this.valueCols = this.cols
+      .filter((col) => col.kind === 'field' || col.kind === 'auto' || col.kind === 'pstate')
+      .sort((a, b) => a.priority - b.priority || a.idx - b.idx);
+    for (const col of this.cols) if (col.kind === 'text') this.c.dropColumn(col.header);
+    const hasTime = this.tsCol !== undefined || this.timeCol !== undefined;
+    if (!hasTime) {
+      this.c.timeSource = 'derived';
+      this.c.note(
+        `no timestamp column: timestamps derived from base time ${new Date(this.o.baseTimeMs).toISOString()} + ${this.o.intervalMs} ms per sample round (a round ends when a device repeats)`,
+      );
+    }
+  }
+
+  private compile(header: string, idx: number, dmonUnit: string | undefined): Column {
+    const { name, unit } = splitHeaderUnit(header);
+    const lower = name.toLowerCase();
+    const col: Column = { idx, header, kind: 'ignore', field: '', dim: 'none', mul: 1, div: 1, priority: 0, bit: 0, auto: 'unknown' };
+    if (name === '') return col;
+    const flavor = this.o.flavor;
+    if (flavor === 'dmon') {
+      if (lower === 'gpu' || lower === 'idx') return { ...col, kind: 'gpu' };
+      if (lower === 'date') return { ...col, kind: 'date' };
+      if (lower === 'time') return { ...col, kind: 'time' };
+      const target = DMON_FIELDS[lower];
+      if (target !== undefined) return this.fieldCol(col, target, undefined);
+      return { ...col, kind: 'auto', field: genericFieldName(name, dmonUnit === '%' ? 'pct' : 'none') };
+    }
+    if (flavor === 'generic-csv' && (lower === 'device' || lower === 'device_id')) return { ...col, kind: 'device' };
+    if (flavor === 'generic-csv' && lower === 'time') return { ...col, kind: 'timestamp' };
+    const idKind = IDENTITY_KINDS[lower];
+    if (idKind !== undefined) return { ...col, kind: idKind };
+    const reason = throttleReasonName(lower);
+    if (reason !== undefined && THROTTLE_BITS[reason] !== undefined) {
+      return { ...col, kind: 'reason', field: `throttle_reason_${reason}`, bit: THROTTLE_BITS[reason] };
+    }
+    if (TEXT_COLUMNS.has(lower) || TEXT_PREFIXES.some((p) => lower.startsWith(p))) return { ...col, kind: 'text' };
+    if (DCGM_MASK_NAMES.has(lower)) return { ...col, kind: 'mask' };
+    const target = NVSMI_FIELDS[lower] ?? DCGM_FIELDS[lower] ?? (flavor === 'generic-csv' ? canonicalTarget(lower) : undefined);
+    if (target !== undefined) return this.fieldCol(col, target, unit);
+    const ud = unit !== undefined ? unitDef(unit) : undefined;
+    if (ud !== undefined) {
+      // A header unit makes the column numeric: `clocks_event_reasons_counters.sw_power_cap [us]`.
+      return { ...col, kind: 'field', field: genericFieldName(name, ud.dim), dim: ud.dim, mul: ud.mul, div: ud.div };
+    }
+    return { ...col, kind: 'auto', field: genericFieldName(name, 'none') };
+  }
+
+  private fieldCol(col: Column, target: FieldTarget, unit: string | undefined): Column {
+    let mul = 1;
+    let div = 1;
+    if (unit !== undefined) {
+      const ud = unitDef(unit);
+      // Header unit of the right dimension scales bare numbers (`memory.used [GiB]` with nounits).
+      if (ud !== undefined && (target.dim === 'none' || ud.dim === target.dim)) {
+        mul = ud.mul;
+        div = ud.div;
+      }
+    }
+    return { ...col, kind: 'field', field: target.field, dim: target.dim, mul, div, priority: target.priority };
+  }
+
+  /** True when the cells are exactly the current header (nvidia-smi repeats it before every row in some loggers). */
+  isRepeatedHeader(cells: string[]): boolean {
+    if (!this.headerSeen || cells.length < this.width) return false;
+    const first = this.cols[0];
+    if (first === undefined || cells[0] !== first.header) return false;
+    for (let i = 1; i < this.width; i++) if (cells[i] !== this.cols[i]!.header) return false;
+    for (let i = this.width; i < cells.length; i++) if (cells[i] !== '') return false;
+    return true;
+  }
+
+  /** True when a row looks like a (different) header: its first cell is a known header name and it has no numbers. */
+  looksLikeHeader(cells: string[]): boolean {
+    const first = (cells[0] ?? '').trim().toLowerCase();
+    if (!(first in IDENTITY_KINDS) && first !== 'device') return false;
+    return cells.every((cell) => classifyCell(splitHeaderUnit(cell).name) !== 'numeric');
+  }
+
+  /** One data row. `line` is the 1-based physical line of the row. */
+  row(cells: string[], line: number): void {
+    const c = this.c;
+    c.row(line);
+    if (c.skipped(line)) {
+      // Still advance round state so derived timestamps match a full parse.
+      if (this.tsCol === undefined && this.timeCol === undefined) this.advanceRound(this.identityOf(cells).device);
+      return;
+    }
+    let n = cells.length;
+    // Trailing comma(s) after the last value: empty extra cells are not columns.
+    while (n > this.width && cells[n - 1] === '') n--;
+    if (n !== this.width) {
+      c.reject(line, undefined, `expected ${this.width} columns, got ${n}`, true);
+      return;
+    }
+    // --- timestamp
+    let ts: string | undefined;
+    if (this.tsCol !== undefined) {
+      const cell = cells[this.tsCol.idx]!;
+      ts = parseTimestamp(cell, this.o.tz);
+      if (ts === undefined) {
+        c.reject(line, this.tsCol.header, cell === '' ? 'missing timestamp' : `unparseable timestamp "${cell}"`, true);
+        return;
+      }
+    } else if (this.timeCol !== undefined) {
+      ts = this.dmonTime(cells, line);
+      if (ts === undefined) return;
+    }
+    // --- values
+    const fields: Record<string, number> = {};
+    let count = 0;
+    for (const col of this.valueCols) {
+      const cell = cells[col.idx]!;
+      let v;
+      if (col.kind === 'field') v = parseNumericCell(cell, col.dim, col.mul, col.div);
+      else if (col.kind === 'pstate') v = parsePstate(cell);
+      else {
+        if (col.auto === 'unknown') {
+          const k = classifyCell(cell);
+          if (k === 'absent') continue;
+          col.auto = k;
+          if (k === 'text') c.dropColumn(col.header);
+        }
+        if (col.auto === 'text') continue;
+        v = parseNumericCell(cell, 'none', 1, 1);
+      }
+      if (v === undefined) continue;
+      if (typeof v === 'string') {
+        c.reject(line, col.header, v, false);
+        continue;
+      }
+      const name = col.kind === 'pstate' ? 'pstate' : col.field;
+      if (fields[name] === undefined) count++;
+      fields[name] = v;
+    }
+    // --- throttle reasons: the bitmask wins; per-reason Active columns fill in without it.
+    let masked = false;
+    if (this.maskCol !== undefined) {
+      const cell = cells[this.maskCol.idx]!;
+      const m = parseMask(cell);
+      if (typeof m === 'number') {
+        applyThrottleMask(fields, m);
+        count++;
+        masked = true;
+      } else if (typeof m === 'string') c.reject(line, this.maskCol.header, m, false);
+    }
+    if (this.reasonCols.length > 0) {
+      let any = false;
+      let bits = 0;
+      for (const col of this.reasonCols) {
+        const f = parseFlag(cells[col.idx]!);
+        if (typeof f === 'string') {
+          c.reject(line, col.header, f, false);
+          continue;
+        }
+        if (f === undefined) continue;
+        fields[col.field] = f;
+        count++;
+        any = true;
+        if (f === 1) bits |= col.bit;
+      }
+      if (any && !masked) {
+        fields.throttle_thermal = bits & THERMAL_MASK ? 1 : 0;
+        fields.throttle_power = bits & POWER_MASK ? 1 : 0;
+        fields.throttle_hw_slowdown = bits & HW_SLOWDOWN_MASK ? 1 : 0;
+      }
+    }
+    if (count === 0) {
+      c.reject(line, undefined, 'no numeric value in row', true);
+      return;
+    }
+    // --- identity
+    const id = this.identityOf(cells);
+    if (ts === undefined) ts = msToNs(this.o.baseTimeMs + this.advanceRound(id.device) * this.o.intervalMs);
+    else this.checkInterleave(id.device, ts);
+    const point: Point = { device: id.device, ts, tags: { ...id.tags }, fields };
+    c.emit(point, id.source, line);
+  }
+
+  private identityOf(cells: string[]) {
+    const v: IdentityValues = {};
+    const ids = this.idCols;
+    const get = (col: Column | undefined): string | undefined => {
+      if (col === undefined) return undefined;
+      const s = cells[col.idx];
+      return s === undefined || isAbsent(s) ? undefined : s;
+    };
+    v.uuid = get(ids.uuid);
+    const bus = get(ids.bus);
+    v.busId = bus === undefined ? undefined : normaliseBusId(bus);
+    const gpu = get(ids.gpu);
+    const index = get(ids.index);
+    // xypp3 case: `index` constant while a `gpu` column tells GPUs apart: `gpu` is the index.
+    v.index = gpu ?? index;
+    if (gpu !== undefined && index !== undefined && gpu !== index && !this.gpuVsIndexNoted) {
+      this.gpuVsIndexNoted = true;
+      this.c.warn(`columns "gpu" and "index" disagree (gpu=${gpu}, index=${index}); "gpu" is used as the GPU index`);
+    }
+    v.model = get(ids.model);
+    v.driver = get(ids.driver);
+    v.host = get(ids.host);
+    v.device = get(ids.device);
+    v.gi = get(ids.gi);
+    v.ci = get(ids.ci);
+    return this.o.identity.resolve(v);
+  }
+
+  /** Derived time: a new round starts when a device repeats within the current round. Returns the round number. */
+  private advanceRound(device: string): number {
+    if (this.seenInRound.has(device)) {
+      this.round++;
+      this.seenInRound.clear();
+    }
+    this.seenInRound.add(device);
+    return this.round;
+  }
+
+  private dmonTime(cells: string[], line: number): string | undefined {
+    const timeCol = this.timeCol!;
+    const time = cells[timeCol.idx]!;
+    if (this.dateCol !== undefined) {
+      const date = cells[this.dateCol.idx]!;
+      const ts = parseDmonDateTime(date, time, this.o.tz);
+      if (ts === undefined) this.c.reject(line, this.dateCol.header, `unparseable date/time "${date} ${time}"`, true);
+      return ts;
+    }
+    // `-o T`: time of day only. The date comes from the base time; a time going backwards means midnight passed.
+    const m = /^(\d{2}):(\d{2}):(\d{2})$/.exec(time);
+    if (m === null) {
+      this.c.reject(line, timeCol.header, `unparseable time "${time}"`, true);
+      return undefined;
+    }
+    const secs = +m[1]! * 3600 + +m[2]! * 60 + +m[3]!;
+    if (this.lastTimeOnly < 0) {
+      const [y, mo, d] = localDate(this.o.baseTimeMs, this.o.tz).split('/').map(Number);
+      this.timeOnlyDayMs = Date.UTC(y!, mo! - 1, d!);
+      this.c.note(`dmon log has time of day only: the date is taken from the base time (${new Date(this.o.baseTimeMs).toISOString()})`);
+    } else if (secs < this.lastTimeOnly) this.timeOnlyDayMs += 86_400_000;
+    this.lastTimeOnly = secs;
+    const d = new Date(this.timeOnlyDayMs);
+    const text = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')} ${time}`;
+    const ts = parseDateTime(text, this.o.tz);
+    if (ts === undefined) this.c.reject(line, timeCol.header, `unparseable time "${time}"`, true);
+    return ts;
+  }
+
+  private checkInterleave(device: string, ts: string): void {
+    const last = this.lastTs.get(device);
+    if (last !== undefined) {
+      if (last === ts) {
+        this.sameTs++;
+        this.sameTsDevices.add(device);
+      } else if (last.length > ts.length || (last.length === ts.length && last > ts)) {
+        this.backwards++;
+        this.sameTsDevices.add(device);
+      }
+    }
+    this.lastTs.set(device, ts);
+  }
+
+  /** Summary warnings/notes once the input has ended. */
+  finish(): void {
+    if (this.sameTs > 0 || this.backwards > 0) {
+      const devices = [...this.sameTsDevices].slice(0, 5).join(', ');
+      const what = [
+        this.sameTs > 0 ? `${this.sameTs} rows repeat the previous timestamp` : '',
+        this.backwards > 0 ? `${this.backwards} rows go back in time` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      this.c.warn(
+        `${what} for device ${devices}: several GPUs look interleaved with no column telling them apart (uuid, pci.bus_id, index or gpu). They were NOT separated: rows with the same device and timestamp overwrite each other in InfluxDB. Add an identifying column or split the file.`,
+      );
+    }
+    for (const source of this.o.identity.hostless) {
+      this.c.note(`device ids come from ${source} without a host: pass --host to keep GPUs of different machines apart`);
+    }
+  }
+}
