@@ -1,0 +1,93 @@
+/**
+ * Reads through @influxdata/influxdb-client with parameterised Flux (the
+ * `flux` template tag escapes every interpolated value; nothing is concatenated).
+ */
+import { InfluxDB, flux, fluxDateTime, type QueryApi } from '@influxdata/influxdb-client';
+import { MEASUREMENT } from './line-protocol.ts';
+import type { InfluxTarget } from './writer.ts';
+
+export interface RangeInput {
+  device?: string;
+  /** RFC 3339 time or Flux duration like -1h. Default: epoch start. */
+  from?: string;
+  to?: string;
+}
+
+export class InfluxReader {
+  private readonly q: QueryApi;
+  constructor(readonly target: InfluxTarget) {
+    this.q = new InfluxDB({ url: target.url, token: target.token, timeout: target.timeoutMs ?? 60_000 }).getQueryApi(target.org);
+  }
+
+  private range(input: RangeInput) {
+    const start = input.from ? fluxDateTime(new Date(input.from).toISOString()) : fluxDateTime('1970-01-01T00:00:00Z');
+    const stop = input.to ? fluxDateTime(new Date(input.to).toISOString()) : fluxDateTime('2262-01-01T00:00:00Z');
+    return { start, stop };
+  }
+
+  /**
+   * Number of points stored in measurement `gpu`: one per device per timestamp
+   * (a point has several fields, each its own row in Flux, so distinct _time
+   * per device is counted, not rows).
+   */
+  async countPoints(input: RangeInput = {}): Promise<number> {
+    const { start, stop } = this.range(input);
+    const deviceFilter = input.device ? flux`|> filter(fn: (r) => r.device == ${input.device})` : flux``;
+    const query = flux`from(bucket: ${this.target.bucket})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == ${MEASUREMENT})
+  ${deviceFilter}
+  |> keep(columns: ["device", "_time"])
+  |> group(columns: ["device"])
+  |> unique(column: "_time")
+  |> count(column: "_time")`;
+    const rows = await this.q.collectRows<{ _time: number }>(query);
+    return rows.reduce((s, r) => s + Number(r._time), 0);
+  }
+
+  /** Time series of one field of one device, oldest first. */
+  async series(input: RangeInput & { device: string; field: string; limit?: number }): Promise<{ time: string; value: number }[]> {
+    const { start, stop } = this.range(input);
+    const query = flux`from(bucket: ${this.target.bucket})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == ${MEASUREMENT} and r.device == ${input.device} and r._field == ${input.field})
+  |> sort(columns: ["_time"])
+  |> limit(n: ${input.limit ?? 10_000})`;
+    const rows = await this.q.collectRows<{ _time: string; _value: number }>(query);
+    return rows.map((r) => ({ time: r._time, value: r._value }));
+  }
+
+  /** Every field of one point (device, exact ns time) — used by tests and the API. */
+  async pointAt(device: string, tsNs: string): Promise<Record<string, number>> {
+    const ms = Number(BigInt(tsNs) / 1_000_000n);
+    const start = fluxDateTime(new Date(ms).toISOString());
+    const stop = fluxDateTime(new Date(ms + 1).toISOString());
+    const query = flux`from(bucket: ${this.target.bucket})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == ${MEASUREMENT} and r.device == ${device})`;
+    const rows = await this.q.collectRows<{ _time: string; _field: string; _value: number }>(query);
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r._field] = r._value;
+    return out;
+  }
+
+  /** Devices seen, with their identity tags and last-seen time. */
+  async devices(input: RangeInput = {}): Promise<{ device: string; tags: Record<string, string>; lastSeen: string }[]> {
+    const { start, stop } = this.range(input);
+    const query = flux`from(bucket: ${this.target.bucket})
+  |> range(start: ${start}, stop: ${stop})
+  |> filter(fn: (r) => r._measurement == ${MEASUREMENT})
+  |> group(columns: ["device"])
+  |> last()`;
+    const rows = await this.q.collectRows<Record<string, string>>(query);
+    const by = new Map<string, { device: string; tags: Record<string, string>; lastSeen: string }>();
+    for (const r of rows) {
+      const tags: Record<string, string> = {};
+      for (const [k, v] of Object.entries(r))
+        if (!k.startsWith('_') && k !== 'result' && k !== 'table' && k !== 'device' && typeof v === 'string') tags[k] = v;
+      const prev = by.get(r.device!);
+      if (!prev || prev.lastSeen < r._time!) by.set(r.device!, { device: r.device!, tags, lastSeen: r._time! });
+    }
+    return [...by.values()].sort((a, b) => a.device.localeCompare(b.device));
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * JetStream topology, created idempotently from config at start-up:
+ * - stream TELEMETRY on `telemetry.p.*` (file storage, discard new, capacity
+ *   QUEUE_SIZE messages / QUEUE_MAX_BYTES, 2-minute duplicate window);
+ * - one durable pull consumer per partition (`collector-p<N>`);
+ * - stream TELEMETRY_DLQ for poison batches, with the reason in headers;
+ * - KV bucket for collector state that must survive worker restarts.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
+import type { Config } from '../config.ts';
+import { collectorWorkflowId } from '../temporal-names.ts';
+
+export type StreamConfig = Pick<
+  Config,
+  'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'MAX_DELIVER'
+>;
+
+export const DUPLICATE_WINDOW_MS = 120_000;
+export const STATE_BUCKET = 'collector_state';
+
+export function dlqStreamName(cfg: Pick<Config, 'STREAM_NAME'>): string {
+  return `${cfg.STREAM_NAME}_DLQ`;
+}
+export function dlqSubject(cfg: Pick<Config, 'SUBJECT_PREFIX'>, partition: number): string {
+  return `${cfg.SUBJECT_PREFIX.replace(/\.p$/, '')}.dlq.${partition}`;
+}
+export function consumerName(partition: number): string {
+  return collectorWorkflowId(partition);
+}
+
+export async function connectNats(url: string, name = 'telemetry-stack'): Promise<NatsConnection> {
+  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+}
+
+/**
+ * Creates or updates the stream, the DLQ, the KV bucket and one consumer per
+ * partition. Safe to call from every process at start-up.
+ *
+ * Consumers use max_deliver = -1 on purpose: a bounded max_deliver silently
+ * stops redelivering a batch after N attempts, so an InfluxDB outage longer
+ * than N × ack_wait would lose data. Poison batches are instead detected by
+ * the collector (decode/validation failures, InfluxDB 4xx, or more than
+ * MAX_DELIVER deliveries while InfluxDB is healthy) and moved to the DLQ.
+ */
+export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): Promise<void> {
+  const subjects = [`${cfg.SUBJECT_PREFIX}.*`];
+  const streamCfg = {
+    name: cfg.STREAM_NAME,
+    subjects,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    max_msgs: cfg.QUEUE_SIZE,
+    max_bytes: cfg.QUEUE_MAX_BYTES,
+    max_msg_size: 4 * 1024 * 1024,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    num_replicas: 1,
+  };
+  await upsertStream(jsm, streamCfg);
+  await upsertStream(jsm, {
+    name: dlqStreamName(cfg),
+    subjects: [dlqSubject(cfg, 0).replace(/\.0$/, '.*')],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_msgs: 1_000_000,
+    num_replicas: 1,
+  });
+  for (let p = 0; p < cfg.PARTITIONS_PER_TOPIC; p++) {
+    const durable = consumerName(p);
+    const consumerCfg = {
+      durable_name: durable,
+      filter_subject: `${cfg.SUBJECT_PREFIX}.${p}`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(cfg.VISIBILITY_TIMEOUT * 1_000),
+      max_deliver: -1,
+      max_ack_pending: 1_000,
+    };
+    try {
+      await jsm.consumers.info(cfg.STREAM_NAME, durable);
+      await jsm.consumers.update(cfg.STREAM_NAME, durable, { ack_wait: consumerCfg.ack_wait, max_ack_pending: 1_000 });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.consumers.add(cfg.STREAM_NAME, consumerCfg);
+    }
+  }
+  const js = jsm.jetstream();
+  await js.views.kv(STATE_BUCKET, { history: 1 });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function upsertStream(jsm: JetStreamManager, cfg: any): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+    await jsm.streams.update(cfg.name, cfg);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(cfg);
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { api_error?: { code?: number }; code?: string; message?: string };
+  return e?.api_error?.code === 404 || e?.code === '404' || /not found/i.test(e?.message ?? '');
+}
+
+/** JetStream answered that the stream is at capacity (discard new). */
+export function isStreamFull(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number; description?: string }; message?: string };
+  const text = `${e?.api_error?.description ?? ''} ${e?.message ?? ''}`;
+  return /maximum (messages|bytes)/i.test(text) || e?.api_error?.err_code === 10077 || e?.api_error?.err_code === 10047;
+}
+
+/** Pending (not yet delivered) + ack-pending messages of each partition's consumer: the backlog. */
+export async function consumerLag(jsm: JetStreamManager, cfg: StreamConfig): Promise<Record<number, { pending: number; ackPending: number; redelivered: number }>> {
+  const out: Record<number, { pending: number; ackPending: number; redelivered: number }> = {};
+  for (let p = 0; p < cfg.PARTITIONS_PER_TOPIC; p++) {
+    try {
+      const ci = await jsm.consumers.info(cfg.STREAM_NAME, consumerName(p));
+      out[p] = { pending: ci.num_pending, ackPending: ci.num_ack_pending, redelivered: ci.num_redelivered };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * Worker for the `telemetry-collect` task queue: runs the partitionCollector
+ * workflows and their collectPartition activity (JetStream → InfluxDB, health,
+ * rules). Starts the collectors idempotently on boot.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { TASK_QUEUES } from '../lib/temporal-names.ts';
+import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
+import { InfluxWriter } from '../lib/influx/writer.ts';
+import { createRuleEngine } from '../lib/alerts/rules.ts';
+import { policyForSeverity } from '../lib/alerts/policy.ts';
+import { resolveEndpoints } from '../infra/stack/endpoints.ts';
+import { createCollectActivities } from '../activities/collect/collect-activities.ts';
+import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
+import { createOnnxScorer, createHttpScorer, healthLinesFor, type HealthScorer } from '../activities/health/index.ts';
+import { startCollectors } from './start-collectors.ts';
+import { WORKFLOWS_PATH, connectWorker, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
+
+async function createScorer(cfg: Config): Promise<HealthScorer | undefined> {
+  if (cfg.HEALTH_BACKEND === 'off') return undefined;
+  if (cfg.HEALTH_BACKEND === 'http') {
+    if (!cfg.HEALTH_HTTP_URL) throw new Error('HEALTH_BACKEND=http needs HEALTH_HTTP_URL');
+    return createHttpScorer({ url: cfg.HEALTH_HTTP_URL, protocol: 'kserve-v2', model: 'gpu-health', timeoutMs: cfg.HTTP_TIMEOUT });
+  }
+  return createOnnxScorer(cfg.HEALTH_MODEL_PATH ? { modelPath: cfg.HEALTH_MODEL_PATH } : {});
+}
+
+export async function run(cfg: Config = loadConfig()): Promise<void> {
+  const logger = createLogger(cfg.LOG_LEVEL, 'collect-worker');
+  const ep = resolveEndpoints(cfg);
+  const nc = await connectNats(ep.nats.url, 'collect-worker');
+  const connection = await connectWorker(ep.temporal.address);
+  const clientConnection = await Connection.connect({ address: ep.temporal.address });
+  const scorer = await createScorer(cfg);
+  const metrics = serveMetrics(cfg.WORKER_METRICS_PORT, logger);
+  try {
+    const jsm = await nc.jetstreamManager();
+    await ensureTopology(jsm, cfg);
+    const client = new Client({ connection: clientConnection, namespace: ep.temporal.namespace });
+    const policies = loadPolicies(cfg);
+    const activities = createCollectActivities({
+      js: nc.jetstream(),
+      jsm,
+      writer: new InfluxWriter(ep.influxdb, cfg.INFLUX_WRITE_BATCH),
+      streamName: cfg.STREAM_NAME,
+      subjectPrefix: cfg.SUBJECT_PREFIX,
+      maxDeliver: cfg.MAX_DELIVER,
+      logger,
+      scorer: scorer as never,
+      healthLines: healthLinesFor as never,
+      rules: createRuleEngine(loadRules(cfg)) as never,
+      alerts: createAlertSignaller({
+        client,
+        taskQueue: TASK_QUEUES.alerts,
+        policyFor: (alert) => policyForSeverity(policies, alert.severity),
+      }),
+    });
+    const worker = await Worker.create({
+      connection,
+      namespace: ep.temporal.namespace,
+      taskQueue: TASK_QUEUES.collect,
+      workflowsPath: WORKFLOWS_PATH,
+      activities,
+      // One partition's activity holds its messages; a few in parallel use both cores.
+      maxConcurrentActivityTaskExecutions: Math.max(4, cfg.PARTITIONS_PER_TOPIC),
+    });
+    onShutdownSignal(() => worker.shutdown());
+    await startCollectors(client, cfg);
+    logger.info({ taskQueue: TASK_QUEUES.collect, partitions: cfg.PARTITIONS_PER_TOPIC }, 'collect worker running');
+    await worker.run();
+  } finally {
+    metrics?.close();
+    await scorer?.close().catch(() => {});
+    await nc.drain().catch(() => {});
+    await clientConnection.close().catch(() => {});
+    await connection.close().catch(() => {});
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

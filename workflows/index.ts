@@ -1,0 +1,3 @@
+/** Every workflow, re-exported for the workers' bundle. */
+export * from './partition-collector.ts';
+export * from './alert-escalation.ts';

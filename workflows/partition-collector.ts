@@ -1,0 +1,137 @@
+/**
+ * partitionCollector: one long-running workflow per JetStream partition
+ * (id `collector-p<N>`). Each iteration runs `collectPartition`, which moves
+ * up to a bounded number of batches from the partition's consumer into
+ * InfluxDB and acks them. The workflow only orchestrates: telemetry never
+ * passes through its history (inputs and results are counts).
+ *
+ * An activity that exhausts its retries (InfluxDB down for long) does not
+ * fail the workflow: the error is recorded in `stats`, the loop backs off and
+ * tries again, and JetStream keeps the backlog.
+ */
+import {
+  ActivityFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+  allHandlersFinished,
+  log,
+} from '@temporalio/workflow';
+import type { CollectActivities } from '../activities/collect/collect-activities.ts';
+
+export interface CollectorRetryPolicy {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  /** Attempts per activity run before the workflow's own back-off loop takes over. */
+  maximumAttempts: number;
+}
+
+export interface CollectorStats {
+  partition: number;
+  pointsWritten: number;
+  batches: number;
+  healthPoints: number;
+  dlq: number;
+  alertsFired: number;
+  alertsRecovered: number;
+  /** Batches waiting in the partition after the last iteration. */
+  lag: number;
+  iterations: number;
+  activityFailures: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  lastBatchAt?: string;
+  paused: boolean;
+  runs: number;
+}
+
+export interface PartitionCollectorInput {
+  partition: number;
+  retry: CollectorRetryPolicy;
+  /** Fetch groups per activity run and its time budget. */
+  maxFetches?: number;
+  maxMs?: number;
+  fetchMessages?: number;
+  /** Carried over by continueAsNew. */
+  stats?: CollectorStats;
+}
+
+/** Pause collection (the backlog stays in JetStream). */
+export const pauseSignal = defineSignal('pause');
+/** Resume collection after a pause. */
+export const resumeSignal = defineSignal('resume');
+/** Counters, lag and the last error of this collector. */
+export const statsQuery = defineQuery<CollectorStats>('stats');
+
+/** Iterations per run before continuing as new: keeps history far below Temporal's limits. */
+const ITERATIONS_PER_RUN = 500;
+
+export async function partitionCollector(input: PartitionCollectorInput): Promise<void> {
+  const stats: CollectorStats = input.stats ?? {
+    partition: input.partition,
+    pointsWritten: 0,
+    batches: 0,
+    healthPoints: 0,
+    dlq: 0,
+    alertsFired: 0,
+    alertsRecovered: 0,
+    lag: 0,
+    iterations: 0,
+    activityFailures: 0,
+    paused: false,
+    runs: 0,
+  };
+  stats.runs++;
+  setHandler(pauseSignal, () => void (stats.paused = true));
+  setHandler(resumeSignal, () => void (stats.paused = false));
+  setHandler(statsQuery, () => stats);
+
+  const maxMs = input.maxMs ?? 10_000;
+  const { collectPartition } = proxyActivities<CollectActivities>({
+    // Long enough for maxMs of work plus one slow InfluxDB write; heartbeats catch a dead worker sooner.
+    startToCloseTimeout: maxMs + 60_000,
+    heartbeatTimeout: 30_000,
+    retry: {
+      initialInterval: input.retry.initialIntervalMs,
+      backoffCoefficient: input.retry.backoffCoefficient,
+      maximumInterval: input.retry.maximumIntervalMs,
+      maximumAttempts: input.retry.maximumAttempts,
+    },
+  });
+
+  for (let i = 0; i < ITERATIONS_PER_RUN && !workflowInfo().continueAsNewSuggested; i++) {
+    if (stats.paused) await condition(() => !stats.paused);
+    try {
+      const r = await collectPartition({
+        partition: input.partition,
+        maxFetches: input.maxFetches ?? 50,
+        maxMs,
+        fetchMessages: input.fetchMessages ?? 8,
+      });
+      stats.iterations++;
+      stats.pointsWritten += r.points;
+      stats.batches += r.batches;
+      stats.healthPoints += r.healthPoints;
+      stats.dlq += r.dlq;
+      stats.alertsFired += r.alertsFired;
+      stats.alertsRecovered += r.alertsRecovered;
+      stats.lag = r.lag;
+      if (r.batches > 0) stats.lastBatchAt = new Date().toISOString();
+    } catch (err) {
+      // Retries exhausted: record, back off, keep going. Nothing is lost (messages were not acked).
+      stats.activityFailures++;
+      stats.lastError = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+      stats.lastErrorAt = new Date().toISOString();
+      log.warn('collectPartition failed after retries; backing off', { partition: input.partition, error: stats.lastError });
+      await sleep(input.retry.maximumIntervalMs);
+    }
+  }
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof partitionCollector>({ ...input, stats });
+}
