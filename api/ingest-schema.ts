@@ -1,0 +1,121 @@
+/**
+ * What `POST /v1/telemetry` accepts: JSON (validated by zod) or InfluxDB line
+ * protocol (`text/plain`). Both become Points; nothing is published unless the
+ * whole body is valid, so a 400 never leaves a partial write behind.
+ */
+import { z } from 'zod';
+import type { Point } from '../lib/point.ts';
+
+const NS_RE = /^\d{1,19}$/;
+
+/** ns since epoch (string or integer) or an RFC 3339 time. */
+const timestamp = z.union([
+  z.string().regex(NS_RE, 'expected nanoseconds since the epoch'),
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true, message: 'expected an RFC 3339 time or ns since the epoch' }),
+]);
+
+export const telemetryPointSchema = z.object({
+  device: z.string().min(1).max(256),
+  ts: timestamp,
+  tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'tag names are [A-Za-z_][A-Za-z0-9_.-]*'), z.string().max(256)).default({}),
+  fields: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'field names are [A-Za-z_][A-Za-z0-9_]*'), z.number().finite())
+    .refine((f) => Object.keys(f).length > 0, 'at least one field is required'),
+});
+
+export const telemetryBodySchema = z.object({
+  /** Client batch id: a retried request with the same id is deduplicated. */
+  batchId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/).optional(),
+  points: z.array(telemetryPointSchema).min(1).max(100_000),
+});
+
+export type TelemetryBody = z.infer<typeof telemetryBodySchema>;
+
+export function toNs(ts: string | number): string {
+  if (typeof ts === 'number') return String(ts);
+  if (NS_RE.test(ts)) return ts;
+  const ms = Date.parse(ts);
+  const frac = /\.(\d+)/.exec(ts)?.[1] ?? '';
+  const subMs = frac.length > 3 ? BigInt(frac.slice(3, 9).padEnd(6, '0')) : 0n;
+  return (BigInt(ms) * 1_000_000n + subMs).toString();
+}
+
+export function bodyToPoints(body: TelemetryBody): Point[] {
+  return body.points.map((p) => ({ device: p.device, ts: toNs(p.ts), tags: p.tags, fields: p.fields }));
+}
+
+export class LineProtocolError extends Error {
+  override name = 'LineProtocolError';
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`line ${line}: ${reason}`);
+  }
+}
+
+/** Splits on `sep` outside backslash escapes and double quotes. */
+function splitUnescaped(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && i + 1 < s.length) {
+      cur += c + s[i + 1];
+      i++;
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === sep && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+
+/**
+ * InfluxDB line protocol → Points. Measurement must be `gpu`; the device comes
+ * from the `device` tag (else gpu_uuid, else host+gpu_index). Numeric fields
+ * only (`41`, `41.5`, `41i`, `41u`); timestamps in ns (required: a point
+ * without one would get the server's clock and break idempotent re-sends).
+ * Throws LineProtocolError naming the line.
+ */
+export function parseLineProtocol(text: string): Point[] {
+  const points: Point[] = [];
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n]!.trim();
+    if (!raw || raw.startsWith('#')) continue;
+    const parts = splitUnescaped(raw, ' ').filter((x) => x !== '');
+    if (parts.length !== 3) throw new LineProtocolError(n + 1, 'expected "measurement,tags fields timestamp"');
+    const [head, fieldPart, tsPart] = parts as [string, string, string];
+    const [measurement, ...tagPairs] = splitUnescaped(head, ',');
+    if (unescape(measurement!) !== 'gpu') throw new LineProtocolError(n + 1, `measurement must be "gpu", got "${unescape(measurement!)}"`);
+    const tags: Record<string, string> = {};
+    for (const t of tagPairs) {
+      const [k, v] = splitUnescaped(t, '=');
+      if (!k || v === undefined) throw new LineProtocolError(n + 1, `bad tag "${t}"`);
+      tags[unescape(k)] = unescape(v);
+    }
+    const fields: Record<string, number> = {};
+    for (const f of splitUnescaped(fieldPart, ',')) {
+      const [k, v] = splitUnescaped(f, '=');
+      if (!k || v === undefined) throw new LineProtocolError(n + 1, `bad field "${f}"`);
+      const num = Number(v.replace(/[iu]$/, ''));
+      if (!Number.isFinite(num) || v.startsWith('"')) throw new LineProtocolError(n + 1, `field "${unescape(k)}" is not numeric: ${v}`);
+      fields[unescape(k)] = num;
+    }
+    if (!/^\d{1,19}$/.test(tsPart)) throw new LineProtocolError(n + 1, `timestamp must be integer nanoseconds, got "${tsPart}"`);
+    const device = tags.device ?? tags.gpu_uuid ?? (tags.host && tags.gpu_index ? `${tags.host}:${tags.gpu_index}` : undefined);
+    if (!device) throw new LineProtocolError(n + 1, 'no device identity: add a device, gpu_uuid, or host+gpu_index tag');
+    delete tags.device;
+    points.push({ device, ts: tsPart, tags, fields });
+  }
+  if (points.length === 0) throw new LineProtocolError(0, 'no points in body');
+  return points;
+}

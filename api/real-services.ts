@@ -1,0 +1,97 @@
+/** The API's services over the real servers (JetStream, InfluxDB, Temporal, chain). */
+import { Client, Connection } from '@temporalio/client';
+import { DeliverPolicy, type NatsConnection } from 'nats';
+import type { Config } from '../lib/config.ts';
+import { InfluxReader } from '../lib/influx/query.ts';
+import { decodeBatch } from '../lib/stream/codec.ts';
+import { publishPoints } from '../lib/stream/ingest.ts';
+import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
+import type { StackEndpoints } from '../infra/stack/stack.ts';
+import { createAlertsService, type AuditReader } from './alerts-service.ts';
+import type { ApiServices } from './services.ts';
+
+export interface RealServices {
+  services: ApiServices;
+  close(): Promise<void>;
+}
+
+export async function createRealServices(
+  cfg: Config,
+  ep: Required<StackEndpoints>,
+  audit?: AuditReader,
+): Promise<RealServices> {
+  const nc: NatsConnection = await connectNats(ep.nats.url, 'telemetry-api');
+  const jsm = await nc.jetstreamManager();
+  await ensureTopology(jsm, cfg);
+  const js = nc.jetstream();
+  const connection = await Connection.connect({ address: ep.temporal.address });
+  const client = new Client({ connection, namespace: ep.temporal.namespace });
+  const reader = new InfluxReader(ep.influxdb);
+
+  const services: ApiServices = {
+    telemetry: {
+      publish: (origin, points) =>
+        publishPoints(
+          {
+            js,
+            subjectPrefix: cfg.SUBJECT_PREFIX,
+            partitions: cfg.PARTITIONS_PER_TOPIC,
+            batchPoints: cfg.BATCH_POINTS,
+            policy: {
+              attempts: cfg.PUBLISH_ATTEMPTS_HTTP,
+              backoffFactor: cfg.BACKOFF_FACTOR,
+              initialDelayMs: 100,
+              maxDelayMs: 1_000,
+              // HTTP handlers never wait on a full stream: they answer 429 at once.
+              waitWhenFull: false,
+              timeoutMs: 2_000,
+            },
+          },
+          origin,
+          points,
+        ),
+    },
+    query: reader,
+    alerts: createAlertsService(client, audit),
+    live: {
+      async subscribe(afterSeq, onBatch) {
+        // An ordered consumer: ephemeral, flow-controlled, resumes at a stream sequence.
+        const consumer = await js.consumers.get(cfg.STREAM_NAME, {
+          filterSubjects: [`${cfg.SUBJECT_PREFIX}.*`],
+          ...(afterSeq !== undefined
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }
+            : { deliver_policy: DeliverPolicy.New }),
+        });
+        const messages = await consumer.consume();
+        void (async () => {
+          for await (const m of messages) {
+            try {
+              onBatch(m.seq, decodeBatch(m.data).points);
+            } catch {
+              /* poison batches are the collector's to dead-letter; the live view skips them */
+            }
+          }
+        })();
+        return async () => {
+          await messages.close();
+        };
+      },
+    },
+    readiness: {
+      async check() {
+        const [influx, temporal] = await Promise.all([
+          fetch(`${ep.influxdb.url}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false),
+          connection.workflowService.describeNamespace({ namespace: ep.temporal.namespace }).then(() => true, () => false),
+        ]);
+        return { nats: !nc.isClosed(), influxdb: influx, temporal };
+      },
+    },
+  };
+  return {
+    services,
+    async close() {
+      await nc.drain().catch(() => {});
+      await connection.close().catch(() => {});
+    },
+  };
+}
