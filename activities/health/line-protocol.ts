@@ -12,12 +12,8 @@ export const HEALTH_MEASUREMENT = 'gpu_health';
 const escTag = (s: string): string => s.replace(/[\\,= ]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 const escStr = (s: string): string => s.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 
-/** Float field value; line protocol has no NaN/Infinity, so those become 0 with the class still written. */
-function floatField(x: number): string {
-  if (!Number.isFinite(x)) return '0';
-  const s = String(x);
-  return s;
-}
+/** Float field value; line protocol has no NaN/Infinity, so those become 0 (the class is still written). */
+const floatField = (x: number): string => (Number.isFinite(x) ? String(x) : '0');
 
 /** One `gpu_health` line per point (same ns timestamp), tags: device + the point's identity tags. */
 export function healthLinesFor(points: readonly Point[], results: readonly HealthResult[]): string[] {

@@ -58,8 +58,6 @@ export async function startTemporal(input: StartTemporalInput): Promise<Temporal
     '--db-filename', join(input.dataDir, 'temporal.db'),
     '--namespace', input.namespace,
     '--log-level', 'warn',
-    // The dev server's metrics would otherwise take a random port; keep it off our ports.
-    '--metrics-port', String(input.port + 1000),
     ...input.searchAttributes.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
   ];
   if (input.headless) args.push('--headless');

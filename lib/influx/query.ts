@@ -37,12 +37,12 @@ export class InfluxReader {
   |> range(start: ${start}, stop: ${stop})
   |> filter(fn: (r) => r._measurement == ${MEASUREMENT})
   ${deviceFilter}
-  |> keep(columns: ["device", "_time"])
+  |> keep(columns: ["device", "_time", "_value"])
   |> group(columns: ["device"])
   |> unique(column: "_time")
-  |> count(column: "_time")`;
-    const rows = await this.q.collectRows<{ _time: number }>(query);
-    return rows.reduce((s, r) => s + Number(r._time), 0);
+  |> count()`;
+    const rows = await this.q.collectRows<{ _value: number }>(query);
+    return rows.reduce((s, r) => s + Number(r._value), 0);
   }
 
   /** Time series of one field of one device, oldest first. */

@@ -9,6 +9,8 @@
  * - JS `Number()` accepts `0x1F`, `Infinity` and blanks: every number goes through NUM_RE first.
  */
 
+import { FIELD_DOCS } from '../point.ts';
+
 export type Dim = 'power' | 'mem' | 'clock' | 'pct' | 'temp' | 'time' | 'energy' | 'none';
 
 interface UnitDef {
@@ -181,9 +183,18 @@ export const DMON_FIELDS: Record<string, FieldTarget> = {
   txpci: t('pcie_tx_mbps', 'none'),
 };
 
-/** Canonical names used directly as column names (generic CSV): dimension from the suffix. */
+let canonicalNames: Set<string> | undefined;
+
+/**
+ * Canonical names used directly as column names (generic CSV): FIELD_DOCS and
+ * every mapping target. Dimension from the unit suffix.
+ */
 export function canonicalTarget(name: string): FieldTarget | undefined {
-  if (!/^[a-z][a-z0-9_]*$/.test(name)) return undefined;
+  canonicalNames ??= new Set([
+    ...Object.keys(FIELD_DOCS),
+    ...[NVSMI_FIELDS, DCGM_FIELDS, DMON_FIELDS].flatMap((m) => Object.values(m).map((x) => x.field)),
+  ]);
+  if (!canonicalNames.has(name)) return undefined;
   const dim: Dim = name.endsWith('_w')
     ? 'power'
     : name.endsWith('_mib')

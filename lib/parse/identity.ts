@@ -7,6 +7,7 @@
  * because re-ingestion relies on InfluxDB overwriting same series+timestamp.
  */
 import { basename, extname } from 'node:path';
+import { normaliseBusId } from './fields.ts';
 import type { IdentitySource } from './types.ts';
 
 export interface IdentityValues {
@@ -27,6 +28,8 @@ export interface ResolvedIdentity {
   device: string;
   tags: Record<string, string>;
   source: IdentitySource;
+  /** Mutable per-identity parser state (last timestamp seen), kept here to avoid a map lookup per row. */
+  lastTs?: string;
 }
 
 export function fileBaseName(fileName: string): string {
@@ -54,6 +57,21 @@ export class IdentityResolver {
     return this.optionDevice !== undefined ? 'option' : 'file_name';
   }
 
+  /** Lookup by a caller-built key of the raw identity values. */
+  cached(key: string): ResolvedIdentity | undefined {
+    return this.cache.get(key);
+  }
+
+  /** Resolves and caches under a caller-built key (must encode every value in `v`). */
+  resolveKeyed(key: string, v: IdentityValues): ResolvedIdentity {
+    let r = this.cache.get(key);
+    if (r === undefined) {
+      r = this.build(v);
+      this.cache.set(key, r);
+    }
+    return r;
+  }
+
   resolve(v: IdentityValues): ResolvedIdentity {
     const key = `${v.uuid}\u0001${v.busId}\u0001${v.index}\u0001${v.model}\u0001${v.driver}\u0001${v.host}\u0001${v.device}\u0001${v.gi}\u0001${v.ci}`;
     let r = this.cache.get(key);
@@ -69,7 +87,8 @@ export class IdentityResolver {
     const tags: Record<string, string> = {};
     if (host !== undefined) tags.host = host;
     if (v.uuid) tags.gpu_uuid = v.uuid;
-    if (v.busId) tags.pci_bus_id = v.busId;
+    const busId = v.busId ? normaliseBusId(v.busId) : undefined;
+    if (busId) tags.pci_bus_id = busId;
     if (v.index) tags.gpu_index = v.index;
     if (v.model) tags.model = v.model;
     if (v.driver) tags.driver = v.driver;
@@ -86,8 +105,8 @@ export class IdentityResolver {
       device = v.uuid;
       if (v.gi && !v.uuid.startsWith('MIG-')) device += `/gi${v.gi}` + (v.ci ? `/ci${v.ci}` : '');
       source = 'gpu_uuid';
-    } else if (v.busId) {
-      device = q(v.busId);
+    } else if (busId) {
+      device = q(busId);
       source = 'pci_bus_id';
     } else if (v.index) {
       device = q(`gpu${v.index}`);

@@ -27,7 +27,6 @@ import {
   classifyCell,
   genericFieldName,
   isAbsent,
-  normaliseBusId,
   parseFlag,
   parseMask,
   parseNumericCell,
@@ -38,7 +37,7 @@ import {
   type Dim,
   type FieldTarget,
 } from './fields.ts';
-import { IdentityResolver, type IdentityValues } from './identity.ts';
+import { IdentityResolver, type IdentityValues, type ResolvedIdentity } from './identity.ts';
 import { TimeZoneResolver, localDate, parseDateTime, parseDmonDateTime, parseTimestamp } from './timestamp.ts';
 
 type Kind =
@@ -154,7 +153,6 @@ export class TableEngine {
   private tsCol: Column | undefined;
   private dateCol: Column | undefined;
   private timeCol: Column | undefined;
-  private idCols: Partial<Record<Kind, Column>> = {};
   private reasonCols: Column[] = [];
   private maskCol: Column | undefined;
   // derived time state
@@ -163,12 +161,13 @@ export class TableEngine {
   private timeOnlyDayMs = 0;
   private lastTimeOnly = -1;
   // interleave detection
-  private lastTs = new Map<string, string>();
   private sameTs = 0;
   private backwards = 0;
   private readonly sameTsDevices = new Set<string>();
   private gpuVsIndexNoted = false;
   private headerSeen = false;
+  private headerCount = 0;
+  private headerGen = '';
 
   constructor(
     private readonly c: Collector,
@@ -191,15 +190,32 @@ export class TableEngine {
     }
     this.headerSeen = true;
     this.headerKey = key;
+    // Identity cache keys are positional: a new header must not hit entries of the old one.
+    this.headerGen = `h${++this.headerCount}\u0001`;
     this.width = names.length;
     this.cols = names.map((h, idx) => this.compile(h, idx, units?.[idx]));
     this.tsCol = this.cols.find((col) => col.kind === 'timestamp');
     this.dateCol = this.cols.find((col) => col.kind === 'date');
     this.timeCol = this.cols.find((col) => col.kind === 'time');
-    this.idCols = {};
+    this.idList = [];
+    const idName: Partial<Record<Kind, keyof IdentityValues>> = {
+      uuid: 'uuid',
+      bus: 'busId',
+      index: 'index',
+      gpu: 'index',
+      model: 'model',
+      driver: 'driver',
+      host: 'host',
+      gi: 'gi',
+      ci: 'ci',
+      device: 'device',
+    };
+    const taken = new Set<Kind>();
     for (const col of this.cols) {
-      if (col.kind === 'uuid' || col.kind === 'bus' || col.kind === 'index' || col.kind === 'gpu' || col.kind === 'model' || col.kind === 'driver' || col.kind === 'host' || col.kind === 'gi' || col.kind === 'ci' || col.kind === 'device') {
-        this.idCols[col.kind] ??= col;
+      const name = idName[col.kind];
+      if (name !== undefined && !taken.has(col.kind)) {
+        taken.add(col.kind);
+        this.idList.push([name, col]);
       }
     }
     this.maskCol = this.cols.find((col) => col.kind === 'mask');
@@ -231,8 +247,9 @@ export class TableEngine {
       if (target !== undefined) return this.fieldCol(col, target, undefined);
       return { ...col, kind: 'auto', field: genericFieldName(name, dmonUnit === '%' ? 'pct' : 'none') };
     }
-    if (flavor === 'generic-csv' && (lower === 'device' || lower === 'device_id')) return { ...col, kind: 'device' };
-    if (flavor === 'generic-csv' && lower === 'time') return { ...col, kind: 'timestamp' };
+    // nvidia-smi never prints these names, so both CSV flavours accept them.
+    if (lower === 'device' || lower === 'device_id') return { ...col, kind: 'device' };
+    if (lower === 'time') return { ...col, kind: 'timestamp' };
     const idKind = IDENTITY_KINDS[lower];
     if (idKind !== undefined) return { ...col, kind: idKind };
     const reason = throttleReasonName(lower);
@@ -241,7 +258,7 @@ export class TableEngine {
     }
     if (TEXT_COLUMNS.has(lower) || TEXT_PREFIXES.some((p) => lower.startsWith(p))) return { ...col, kind: 'text' };
     if (DCGM_MASK_NAMES.has(lower)) return { ...col, kind: 'mask' };
-    const target = NVSMI_FIELDS[lower] ?? DCGM_FIELDS[lower] ?? (flavor === 'generic-csv' ? canonicalTarget(lower) : undefined);
+    const target = NVSMI_FIELDS[lower] ?? DCGM_FIELDS[lower] ?? canonicalTarget(lower);
     if (target !== undefined) return this.fieldCol(col, target, unit);
     const ud = unit !== undefined ? unitDef(unit) : undefined;
     if (ud !== undefined) {
@@ -277,7 +294,10 @@ export class TableEngine {
 
   /** True when a row looks like a (different) header: its first cell is a known header name and it has no numbers. */
   looksLikeHeader(cells: string[]): boolean {
-    const first = (cells[0] ?? '').trim().toLowerCase();
+    const c0 = (cells[0] ?? '').charCodeAt(0);
+    // Data rows start with a digit (timestamp, index) or a placeholder: cheap exit for the hot path.
+    if (!((c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122))) return false;
+    const first = cells[0]!.toLowerCase();
     if (!(first in IDENTITY_KINDS) && first !== 'device') return false;
     return cells.every((cell) => classifyCell(splitHeaderUnit(cell).name) !== 'numeric');
   }
@@ -377,37 +397,41 @@ export class TableEngine {
     // --- identity
     const id = this.identityOf(cells);
     if (ts === undefined) ts = msToNs(this.o.baseTimeMs + this.advanceRound(id.device) * this.o.intervalMs);
-    else this.checkInterleave(id.device, ts);
+    else this.checkInterleave(id, ts);
     const point: Point = { device: id.device, ts, tags: { ...id.tags }, fields };
     c.emit(point, id.source, line);
   }
 
-  private identityOf(cells: string[]) {
+  /** Identity columns present in the current header, in IdentityValues order. */
+  private idList: Array<[keyof IdentityValues, Column]> = [];
+
+  private identityOf(cells: string[]): ResolvedIdentity {
+    // Hot path: the resolver caches by the raw values; no closures or objects per row.
+    const list = this.idList;
+    let key = this.headerGen;
+    for (let i = 0; i < list.length; i++) {
+      const s = cells[list[i]![1].idx]!;
+      key += (isAbsent(s) ? '\u0002' : s) + '\u0001';
+    }
+    const cached = this.o.identity.cached(key);
+    if (cached !== undefined) return cached;
     const v: IdentityValues = {};
-    const ids = this.idCols;
-    const get = (col: Column | undefined): string | undefined => {
-      if (col === undefined) return undefined;
-      const s = cells[col.idx];
-      return s === undefined || isAbsent(s) ? undefined : s;
-    };
-    v.uuid = get(ids.uuid);
-    const bus = get(ids.bus);
-    v.busId = bus === undefined ? undefined : normaliseBusId(bus);
-    const gpu = get(ids.gpu);
-    const index = get(ids.index);
+    let gpu: string | undefined;
+    let index: string | undefined;
+    for (const [name, col] of list) {
+      const s = cells[col.idx]!;
+      if (isAbsent(s)) continue;
+      if (col.kind === 'gpu') gpu = s;
+      else if (col.kind === 'index') index = s;
+      else v[name] = s;
+    }
     // xypp3 case: `index` constant while a `gpu` column tells GPUs apart: `gpu` is the index.
     v.index = gpu ?? index;
     if (gpu !== undefined && index !== undefined && gpu !== index && !this.gpuVsIndexNoted) {
       this.gpuVsIndexNoted = true;
       this.c.warn(`columns "gpu" and "index" disagree (gpu=${gpu}, index=${index}); "gpu" is used as the GPU index`);
     }
-    v.model = get(ids.model);
-    v.driver = get(ids.driver);
-    v.host = get(ids.host);
-    v.device = get(ids.device);
-    v.gi = get(ids.gi);
-    v.ci = get(ids.ci);
-    return this.o.identity.resolve(v);
+    return this.o.identity.resolveKeyed(key, v);
   }
 
   /** Derived time: a new round starts when a device repeats within the current round. Returns the round number. */
@@ -449,18 +473,19 @@ export class TableEngine {
     return ts;
   }
 
-  private checkInterleave(device: string, ts: string): void {
-    const last = this.lastTs.get(device);
+  /** Per-device state lives on the cached identity object: no map lookup per row. */
+  private checkInterleave(id: ResolvedIdentity, ts: string): void {
+    const last = id.lastTs;
     if (last !== undefined) {
       if (last === ts) {
         this.sameTs++;
-        this.sameTsDevices.add(device);
+        this.sameTsDevices.add(id.device);
       } else if (last.length > ts.length || (last.length === ts.length && last > ts)) {
         this.backwards++;
-        this.sameTsDevices.add(device);
+        this.sameTsDevices.add(id.device);
       }
     }
-    this.lastTs.set(device, ts);
+    id.lastTs = ts;
   }
 
   /** Summary warnings/notes once the input has ended. */

@@ -21,6 +21,9 @@ export class TimeZoneResolver {
   readonly timeZone: string;
   private readonly utc: boolean;
   private readonly dtf: Intl.DateTimeFormat | undefined;
+  /** Last zone-less minute prefix `YYYY/MM/DD HH:MM` seen and its UTC seconds (hot-path cache). */
+  minuteKey = '';
+  minuteUtcSec = 0;
   /** wall-clock hour (ms / 3.6e6) -> offset ms (local - UTC). */
   private readonly hourCache = new Map<number, number>();
 
@@ -83,6 +86,20 @@ function nsString(utcSeconds: number, frac: string | undefined): string | undefi
  * when the text is not a valid date-time (the caller rejects the row).
  */
 export function parseDateTime(text: string, tz: TimeZoneResolver): string | undefined {
+  // Hot path: same minute as the previous zone-less timestamp (`…HH:MM:SS` or `…HH:MM:SS.fff…`).
+  const len = text.length;
+  if (len >= 19 && (len === 19 || (text.charCodeAt(19) === 46 && len > 20 && len <= 29)) && tz.minuteKey !== '' && text.startsWith(tz.minuteKey)) {
+    if (text.charCodeAt(16) === 58) {
+      const s1 = text.charCodeAt(17) - 48;
+      const s2 = text.charCodeAt(18) - 48;
+      let ok = s1 >= 0 && s1 <= 5 && s2 >= 0 && s2 <= 9;
+      for (let i = 20; ok && i < len; i++) {
+        const d = text.charCodeAt(i);
+        ok = d >= 48 && d <= 57;
+      }
+      if (ok) return nsString(tz.minuteUtcSec + s1 * 10 + s2, len > 20 ? text.slice(20) : undefined);
+    }
+  }
   const m = DATE_TIME_RE.exec(text);
   if (m === null) return undefined;
   const year = +m[1]!;
@@ -97,7 +114,11 @@ export function parseDateTime(text: string, tz: TimeZoneResolver): string | unde
   if (new Date(wall).getUTCDate() !== day) return undefined;
   const zone = m[8];
   let utcMs: number;
-  if (zone === undefined) utcMs = tz.wallToUtc(wall);
+  if (zone === undefined) {
+    utcMs = tz.wallToUtc(wall);
+    tz.minuteKey = text.slice(0, 16);
+    tz.minuteUtcSec = utcMs / 1000 - ss;
+  }
   else if (zone === 'Z' || zone === 'z') utcMs = wall;
   else {
     const sign = zone[0] === '-' ? -1 : 1;

@@ -1,0 +1,37 @@
+/**
+ * The workers and the API as child processes of `up`, each its own Node
+ * process (as on Kubernetes), so one can crash or be killed without taking
+ * the others down.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { managed, type ManagedServer } from '../infra/stack/process.ts';
+
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../..');
+
+export const SERVICE_ENTRY = {
+  'collect-worker': 'workers/collect-worker.ts',
+  'alerts-worker': 'workers/alerts-worker.ts',
+  api: 'api/server.ts',
+} as const;
+export type ServiceName = keyof typeof SERVICE_ENTRY;
+
+export function spawnService(
+  name: ServiceName,
+  opts: { dataDir: string; env?: NodeJS.ProcessEnv; detached?: boolean },
+): { child: ChildProcess; server: ManagedServer; logFile: string } {
+  const logFile = join(opts.dataDir, 'logs', `${name}.log`);
+  mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, SERVICE_ENTRY[name])], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...opts.env, DATA_DIR: opts.dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return { child, server: managed(name, child, 15_000), logFile };
+}
