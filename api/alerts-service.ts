@@ -5,7 +5,8 @@
  * signals. Shared by the REST API and the CLI (`telemetry-stack alerts`).
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { AckChannel } from '../lib/alerts/types.ts';
+import type { AckChannel, AlertState } from '../lib/alerts/types.ts';
+import { ledgerKey } from '../lib/alerts/ids.ts';
 import { acknowledgeUpdate, resolveSignal, snoozeSignal, stateQuery } from '../workflows/alert-messages.ts';
 import type { AlertsService, AlertSummary } from './services.ts';
 
@@ -17,7 +18,7 @@ const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"
 
 export function createAlertsService(client: Client, audit?: AuditReader): AlertsService {
   const handle = (id: string) => client.workflow.getHandle(id);
-  return {
+  const svc: AlertsService = {
     async list({ status, device, limit = 100 }) {
       const clauses = ['WorkflowType = "alertEscalation"'];
       if (status) clauses.push(`AlertStatus = ${quote(status)}`);
@@ -60,8 +61,12 @@ export function createAlertsService(client: Client, audit?: AuditReader): Alerts
     },
     async audit(id) {
       if (!audit) return null;
-      const rec = (await audit.readAlertRecord({ alertId: id })) as { record?: unknown } | null;
+      // The on-chain key is per episode (alert id @ firedAt); a key given directly is accepted too.
+      const state = (await svc.get(id).catch(() => undefined)) as AlertState | undefined;
+      const key = state ? ledgerKey(state.alert) : id;
+      const rec = (await audit.readAlertRecord({ alertId: key })) as { record?: unknown } | null;
       return rec && rec.record ? rec : null;
     },
   };
+  return svc;
 }

@@ -16,6 +16,7 @@
  * state, so activity latency does not drift the schedule, and a worker restart
  * (replay) or continue-as-new keeps the same deadlines.
  */
+import { ledgerKey } from '../lib/alerts/ids.ts';
 import * as wf from '@temporalio/workflow';
 import type { AlertInput, AlertState, AlertStatus, ChainReceipt, SlackMessageRef } from '../lib/alerts/types.ts';
 import type { EscalationPolicy } from '../lib/alerts/policy.ts';
@@ -61,7 +62,7 @@ const ledger = wf.proxyActivities<AlertLedgerActivities>({
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    maximumAttempts: 0,
+    // maximumAttempts unset = unlimited; scheduleToCloseTimeout bounds the whole.
     nonRetryableErrorTypes: [LEDGER_REVERT_ERROR],
   },
 });
@@ -250,7 +251,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
       ackPromise = (async () => {
         await wf.condition(() => c.raised === true);
         const receipt = await safeLedger('ack', () =>
-          ledger.recordAckOnChain({ alertId: state.alert.alertId, responder: by, via, ackedAtMs }),
+          ledger.recordAckOnChain({ alertId: ledgerKey(state.alert), responder: by, via, ackedAtMs }),
         );
         if (receipt) ack.receipt = receipt;
         touch(); // Slack shows the ack with its tx hash
@@ -341,7 +342,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     track(async () => {
       const receipt = await safeLedger('raise', () =>
         ledger.recordAlertOnChain({
-          alertId: state.alert.alertId,
+          alertId: ledgerKey(state.alert),
           device: state.alert.device,
           severity: state.alert.severity,
           raisedAtMs: Date.parse(state.alert.firedAt) || now(),
@@ -374,8 +375,10 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
       state.repeats++;
       next = 0;
     }
-    // Anchor the next deadline now (= the timer's fire time), before any activity latency.
-    c.deadlineMs = now() + waitMs(next);
+    // Anchor on the deadline that just passed so the schedule does not drift by task latency;
+    // when far overdue (e.g. no worker for a while) count from now instead of paging every level at once.
+    const due = c.deadlineMs ?? now();
+    c.deadlineMs = (now() - due <= 60_000 ? due : now()) + waitMs(next);
     state.level = next;
     upsertAttributes();
     record(`escalated to level ${next} (${levels[next]!.name})${state.repeats ? `, repeat ${state.repeats}` : ''}`);
@@ -448,7 +451,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
   if (ackPromise) await ackPromise; // the chain wants raise → ack → resolve
   const receipt = await safeLedger('resolve', () =>
     ledger.recordResolveOnChain({
-      alertId: state.alert.alertId,
+      alertId: ledgerKey(state.alert),
       by: resolved.by,
       reason: resolved.reason,
       resolvedAtMs: Date.parse(resolved.at),

@@ -33,3 +33,12 @@ export function sanitizeIdPart(text: string): string {
 export function alertWorkflowId(device: string, rule: string): string {
   return `alert-${sanitizeIdPart(device)}-${sanitizeIdPart(rule)}`;
 }
+
+/**
+ * The ledger records each id once, but one alert id (`alert-<device>-<rule>`)
+ * can open several episodes over time; the episode's start makes the on-chain
+ * key unique per episode.
+ */
+export function ledgerKey(alert: { alertId: string; firedAt: string }): string {
+  return `${alert.alertId}@${alert.firedAt}`;
+}

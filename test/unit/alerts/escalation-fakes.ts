@@ -21,6 +21,8 @@ export function createFakeAlertActivities() {
   const calls: FakeCall[] = [];
   const chain = new Map<string, ChainReceipt>();
   let block = 0;
+  /** While set, recordResolveOnChain waits for it (to observe the resolved-but-running window). */
+  let resolveGate: Promise<void> | undefined;
   const rec = (name: keyof AlertActivities, input: unknown) => {
     const info = Context.current().info;
     calls.push({ name, atMs: info.currentAttemptScheduledTimestampMs, workflowId: info.workflowExecution?.workflowId ?? '', input });
@@ -55,12 +57,22 @@ export function createFakeAlertActivities() {
     },
     async recordResolveOnChain(input) {
       rec('recordResolveOnChain', input);
+      if (resolveGate) await resolveGate;
       return ledger(`resolve:${input.alertId}`);
     },
   };
   return {
     activities,
     calls,
+    /** Holds recordResolveOnChain until the returned function is called. */
+    holdResolve(): () => void {
+      let release!: () => void;
+      resolveGate = new Promise((r) => (release = r));
+      return () => {
+        resolveGate = undefined;
+        release();
+      };
+    },
     /** Calls of one workflow (optionally of one activity), in execution order. */
     of(workflowId: string, name?: keyof AlertActivities): FakeCall[] {
       return calls.filter((c) => c.workflowId === workflowId && (name === undefined || c.name === name));
