@@ -78,6 +78,9 @@ function splitUnescaped(s: string, sep: string): string[] {
 }
 const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
 
+/** Line-protocol numbers: float `41`, `-4.15e2`; integer `41i`; unsigned `41u`. Not empty (Number('') is 0), not hex. */
+const LP_NUMBER_RE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+i|\d+u)$/;
+
 /**
  * InfluxDB line protocol → Points. Measurement must be `gpu`; the device comes
  * from the `device` tag (else gpu_uuid, else host+gpu_index). Numeric fields
@@ -106,14 +109,20 @@ export function parseLineProtocol(text: string): Point[] {
     for (const f of splitUnescaped(fieldPart, ',')) {
       const [k, v] = splitUnescaped(f, '=');
       if (!k || v === undefined) throw new LineProtocolError(n + 1, `bad field "${f}"`);
-      const num = Number(v.replace(/[iu]$/, ''));
-      if (!Number.isFinite(num) || v.startsWith('"')) throw new LineProtocolError(n + 1, `field "${unescape(k)}" is not numeric: ${v}`);
+      const num = LP_NUMBER_RE.test(v) ? Number(v.replace(/[iu]$/, '')) : NaN;
+      if (!Number.isFinite(num)) throw new LineProtocolError(n + 1, `field "${unescape(k)}" is not numeric: ${v || '(empty)'}`);
       fields[unescape(k)] = num;
     }
     if (!/^\d{1,19}$/.test(tsPart)) throw new LineProtocolError(n + 1, `timestamp must be integer nanoseconds, got "${tsPart}"`);
     const device = tags.device ?? tags.gpu_uuid ?? (tags.host && tags.gpu_index ? `${tags.host}:${tags.gpu_index}` : undefined);
     if (!device) throw new LineProtocolError(n + 1, 'no device identity: add a device, gpu_uuid, or host+gpu_index tag');
     delete tags.device;
+    // The same rules as JSON (names, lengths): line protocol must not be a way around them.
+    const checked = telemetryPointSchema.safeParse({ device, ts: tsPart, tags, fields });
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new LineProtocolError(n + 1, `${issue.path.join('.') || 'point'}: ${issue.message}`);
+    }
     points.push({ device, ts: tsPart, tags, fields });
   }
   if (points.length === 0) throw new LineProtocolError(0, 'no points in body');

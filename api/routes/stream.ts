@@ -3,6 +3,7 @@
  * JetStream sequence of the batch, so a client reconnecting with
  * `Last-Event-ID` resumes exactly after the last batch it saw.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -37,6 +38,11 @@ export function filterPoints(points: Point[], devices?: Set<string>, fields?: Se
 }
 
 export const streamRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  // An SSE response never ends by itself: end them all when the server closes, or app.close() (SIGTERM) waits forever.
+  const open = new Set<() => Promise<void>>();
+  app.addHook('preClose', async () => {
+    await Promise.all([...open].map((end) => end()));
+  });
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/stream',
     {
@@ -52,19 +58,29 @@ export const streamRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        // Hijacked: keep what the hooks already set (CORS allow-origin and vary, rate-limit headers), never an empty allow-origin.
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
-        'access-control-allow-origin': String(reply.getHeader('access-control-allow-origin') ?? ''),
       });
       res.write(`retry: 2000\n: connected${resume !== undefined ? `, resuming after ${resume}` : ''}\n\n`);
       const heartbeat = setInterval(() => res.write(`: heartbeat ${Date.now()}\n\n`), ctx.heartbeatMs);
       let unsubscribe: (() => Promise<void>) | undefined;
+      let closed = false;
       const close = async () => {
+        closed = true;
+        open.delete(end);
         clearInterval(heartbeat);
         await unsubscribe?.().catch(() => {});
       };
+      // Unsubscribe before end(): a write after end() is an unhandled 'error' on the response.
+      const end = async () => {
+        await close();
+        res.end();
+      };
+      open.add(end);
       req.raw.on('close', () => void close());
       try {
         unsubscribe = await ctx.services.live.subscribe(resume, (seq, points) => {
@@ -72,7 +88,8 @@ export const streamRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
           // The id advances even when nothing matched, so a resume does not replay filtered-out batches.
           res.write(kept.length ? `id: ${seq}\nevent: points\ndata: ${JSON.stringify(kept)}\n\n` : `id: ${seq}\n: no matching points\n\n`);
         });
-        if (res.destroyed) await close();
+        // Closed (client gone or server closing) while subscribing: let go of the new subscription too.
+        if (closed || res.destroyed) await close();
       } catch (err) {
         req.log.error({ err }, 'SSE subscription failed');
         res.write(`event: error\ndata: ${JSON.stringify({ message: 'stream unavailable' })}\n\n`);

@@ -109,6 +109,9 @@ describe('GET /v1/stream (SSE over a socket)', () => {
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));
+    // After an abort, fetch (undici) may leave a spare connection open that never carried a request; the server's
+    // idle-connection sweep does not reach it, so close() would wait for undici's 4 s keep-alive. Not what is under test.
+    h.app.server.closeAllConnections();
     await h.app.close();
   });
 
@@ -151,6 +154,18 @@ describe('GET /v1/stream (SSE over a socket)', () => {
     const skipped = c.frames.find((f) => f.id === String(sNone));
     assert.ok(skipped && skipped.event === undefined, JSON.stringify(c.frames));
     await disconnect(c);
+  });
+
+  test('CORS: an allowed origin gets its access-control-allow-origin; another origin gets none', async () => {
+    const ok = await open('', { origin: 'http://localhost:3000' });
+    await disconnect(ok);
+    const evil = await open('', { origin: 'https://evil.example.test' });
+    await disconnect(evil);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    // The answer depends on Origin: shared caches must know.
+    assert.match(String(ok.headers.get('vary')), /origin/i);
+    assert.equal(evil.status, 200);
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
   });
 
   test('a heartbeat comment arrives within heartbeatMs', async () => {
@@ -210,6 +225,27 @@ describe('GET /v1/stream (SSE over a socket)', () => {
       assert.ok(!text.includes('10.1.2.3'));
     } finally {
       live.subscribe = orig;
+    }
+  });
+});
+
+describe('GET /v1/stream and shutdown', () => {
+  // api/server.ts closes the app on SIGTERM; a connected dashboard must not hold that up forever.
+  test('app.close() with a client still connected ends the stream and unsubscribes', async () => {
+    const h = await harness({}, { heartbeatMs: HEARTBEAT_MS });
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}/v1/stream`;
+    const c = await SseClient.open(url, auth(KEYS.read));
+    try {
+      await h.services.live.until(() => h.services.live.active === 1);
+      const closing = h.app.close().then(() => 'closed' as const);
+      const outcome = await Promise.race([closing, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 1_500).unref())]);
+      assert.equal(outcome, 'closed', 'app.close() did not finish within 1.5 s while an SSE client was connected');
+      assert.equal(h.services.live.active, 0);
+    } finally {
+      // Let a hung close() finish so the runner can exit.
+      await c.close();
+      await h.app.close();
     }
   });
 });

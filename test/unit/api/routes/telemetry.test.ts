@@ -143,6 +143,15 @@ describe('POST /v1/telemetry (JSON)', () => {
     assert.equal(res.json().accepted, 20);
   });
 
+  test('a JSON-number ns timestamp (beyond 2^53) is rejected, never rounded', async () => {
+    const res = await post('{"points":[{"device":"GPU-aaa","ts":1740830400123456789,"fields":{"power_w":1}}]}', {
+      'content-type': 'application/json',
+    });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.json().message, /points\.0\.ts/);
+    assert.equal(h.services.telemetry.calls.length, 0);
+  });
+
   test('StreamFullError → 429 with Retry-After from the error', async () => {
     h.services.telemetry.failWith = new StreamFullError(7);
     const res = await post({ points: [{ device: 'GPU-aaa', ts: '1', fields: { power_w: 1 } }] });
@@ -225,6 +234,28 @@ describe('POST /v1/telemetry (line protocol)', () => {
       re: /line 1: timestamp must be integer nanoseconds/,
     },
   ];
+  // A missing value is absent from `fields`, never 0 (lib/point.ts); line protocol has no hex numbers.
+  for (const [value, why] of [
+    ['', 'an empty value'],
+    ['i', 'a bare integer suffix'],
+    ['0x1f', 'a hex number'],
+    ['41.5i', 'a fractional integer'],
+  ] as const) {
+    bad.push({
+      name: `${why} (power_w=${value})`,
+      text: `gpu,device=GPU-aaa temperature_c=40 1740830400000000000\ngpu,device=GPU-aaa power_w=${value} 1740830400000000001`,
+      line: 2,
+      re: /line 2: field "power_w" is not numeric/,
+    });
+  }
+  bad.push({
+    // JSON rejects this field name; line protocol must not be a way around the same rule.
+    name: 'a field name JSON would reject',
+    text: 'gpu,device=GPU-aaa temp\\ c=41 1740830400000000000',
+    line: 1,
+    re: /line 1: .*temp c/,
+  });
+
   for (const c of bad) {
     test(`${c.name} → 400 naming the line; nothing published`, async () => {
       const res = await postText(c.text);
