@@ -8,11 +8,6 @@ import { z } from 'zod';
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
 const num = (def: number, min = 0) => z.coerce.number().min(min).default(def);
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = (def: number) => int(def, 1, 65_535);
 const url = (def?: string) => (def === undefined ? z.string().url().optional() : z.string().url().default(def));
 

@@ -1,7 +1,8 @@
 /**
  * JetStream topology, created idempotently from config at start-up:
- * - stream TELEMETRY on `telemetry.p.*` (file storage, discard new, capacity
- *   QUEUE_SIZE messages / QUEUE_MAX_BYTES, 2-minute duplicate window);
+ * - stream TELEMETRY on `telemetry.p.*` (file storage, interest retention,
+ *   discard new, capacity QUEUE_SIZE messages / QUEUE_MAX_BYTES of backlog,
+ *   2-minute duplicate window);
  * - one durable pull consumer per partition (`collector-p<N>`);
  * - stream TELEMETRY_DLQ for poison batches, with the reason in headers;
  * - KV bucket for collector state that must survive worker restarts.
@@ -58,7 +59,10 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     name: cfg.STREAM_NAME,
     subjects,
     storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
+    // Interest: a batch leaves the stream once every consumer has acked it, so
+    // QUEUE_SIZE bounds the backlog, not the total ever ingested. (Limits
+    // retention would keep acked batches and refuse all ingestion once full.)
+    retention: RetentionPolicy.Interest,
     discard: DiscardPolicy.New,
     max_msgs: cfg.QUEUE_SIZE,
     max_bytes: cfg.QUEUE_MAX_BYTES,

@@ -49,11 +49,11 @@ async function rejectsWith(p: Promise<unknown>, check: (e: ApplicationFailure) =
 describe('Slack activities over the real WebClient', () => {
   let slack: FakeSlackServer;
   let acts: SlackActivities;
-  let logs: Record<string, unknown>[];
+  let _logs: Record<string, unknown>[];
 
   const build = (opts: { timeoutMs?: number; maxRetries?: number; token?: string } = {}) => {
     const cap = captureLogger();
-    logs = cap.lines;
+    _logs = cap.lines;
     const client = createSlackClient({
       token: opts.token ?? TOKEN,
       apiUrl: slack.apiUrl,

@@ -98,8 +98,8 @@ describe('DCGM exporter Prometheus text', () => {
   });
 
   test('blank sentinels of every DCGM type', () => {
-    assert.equal(isDcgmBlank('9223372036854775792', 9223372036854775792), true);
-    assert.equal(isDcgmBlank('9223372036854775791', 9223372036854775791), false);
+    assert.equal(isDcgmBlank('9223372036854775792', Number("9223372036854775792")), true);
+    assert.equal(isDcgmBlank('9223372036854775791', Number("9223372036854775791")), false);
     assert.equal(isDcgmBlank('2147483632', 2147483632), true);
     assert.equal(isDcgmBlank('2147483635', 2147483635), true);
     assert.equal(isDcgmBlank('2147483631', 2147483631), false);

@@ -29,7 +29,7 @@ import { alertWorkflowId } from '../../../lib/alerts/ids.ts';
 import type { EscalationPolicy } from '../../../lib/alerts/policy.ts';
 import { createFakeAlertActivities, testAlert, threeLevelPolicy, type FakeCall } from '../alerts/escalation-fakes.ts';
 
-const TEST_SERVER = join(homedir(), '.cache/telemetry-stack/venv/bin/temporal-test-server');
+const TEST_SERVER = join(process.env.TELEMETRY_CACHE_DIR ?? join(homedir(), '.cache/telemetry-stack'), 'venv/bin/temporal-test-server');
 const WORKFLOW_FILE = fileURLToPath(new URL('../../../workflows/alert-escalation.ts', import.meta.url));
 const TASK_QUEUE = 'alert-escalation-unit';
 const MIN = 60_000;
@@ -201,7 +201,7 @@ describe('alertEscalation (time-skipping)', () => {
       assert.equal(fakes.of(id, 'recordAckOnChain').length, 1);
       assert.deepEqual(
         { ...fakes.of(id, 'recordAckOnChain')[0]!.input, ackedAtMs: 0 },
-        { alertId: id, responder: 'U0ONCALL1', via: 'slack', ackedAtMs: 0 },
+        { alertId: `${id}@2024-01-31T12:34:56.000Z`, responder: 'U0ONCALL1', via: 'slack', ackedAtMs: 0 },
       );
       const s = await state(handle);
       assert.equal(s.status, 'acknowledged');

@@ -70,7 +70,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 Pod template shared by the three Deployments.
-Input: (dict "root" $ "component" "api" "values" .Values.api "ports" list "probes" yaml)
+Input: (dict "root" $ "component" "api" "values" .Values.api "ports" list "extra" yaml: extra container fields)
 */}}
 {{- define "telemetry-stack.podTemplate" -}}
 {{- $root := .root -}}
@@ -126,7 +126,7 @@ spec:
       ports:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with .probes }}
+      {{- with .extra }}
       {{- . | nindent 6 }}
       {{- end }}
       resources:
