@@ -54,6 +54,8 @@ export const envSchema = z.object({
   VISIBILITY_TIMEOUT: int(30, 1, 3600),
   /** Number of partitions (subjects / consumers / collector workflows). */
   PARTITIONS_PER_TOPIC: int(4, 1, 1024),
+  /** JetStream replicas for the streams and the state bucket (3 on a NATS cluster). */
+  STREAM_REPLICAS: int(1, 1, 5),
   /** Deliveries before a batch is dead-lettered. */
   MAX_DELIVER: int(5, 1, 100),
   /** Points per JetStream message (batch). */
@@ -111,8 +113,10 @@ export const envSchema = z.object({
   CORS_ORIGINS: z.string().default('http://localhost:3000'),
   RATE_LIMIT_PER_MIN: int(600, 1),
   BODY_LIMIT_BYTES: int(5 * 1024 * 1024, 1024),
-  /** Worker /metrics port (0 = off). */
+  /** Worker /metrics port (0 = off). The alerts worker uses this + 1. */
   WORKER_METRICS_PORT: int(9464, 0, 65_535),
+  /** Interface the workers' /metrics binds to (0.0.0.0 in a pod so Prometheus can scrape it). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
 
   // ---- Health / alerting
   HEALTH_BACKEND: z.enum(['onnx', 'http', 'off']).default('onnx'),

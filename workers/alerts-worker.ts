@@ -44,7 +44,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   const logger = createLogger(cfg.LOG_LEVEL, 'alerts-worker');
   const ep = resolveEndpoints(cfg);
   const connection = await connectWorker(ep.temporal.address);
-  const metrics = serveMetrics(cfg.WORKER_METRICS_PORT ? cfg.WORKER_METRICS_PORT + 1 : 0, logger);
+  const metrics = serveMetrics(cfg.WORKER_METRICS_PORT ? cfg.WORKER_METRICS_PORT + 1 : 0, logger, cfg.METRICS_HOST);
   const ledger = await connectLedger(cfg, ep.chain.rpcUrl, logger);
   try {
     const slackClient = cfg.SLACK_BOT_TOKEN

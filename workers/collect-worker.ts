@@ -35,7 +35,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   const connection = await connectWorker(ep.temporal.address);
   const clientConnection = await Connection.connect({ address: ep.temporal.address });
   const scorer = await createScorer(cfg);
-  const metrics = serveMetrics(cfg.WORKER_METRICS_PORT, logger);
+  const metrics = serveMetrics(cfg.WORKER_METRICS_PORT, logger, cfg.METRICS_HOST);
   try {
     const jsm = await nc.jetstreamManager();
     await ensureTopology(jsm, cfg);

@@ -21,7 +21,7 @@ export async function connectWorker(address: string): Promise<NativeConnection> 
 }
 
 /** Serves prom-client's default registry on /metrics (port 0 = off). */
-export function serveMetrics(port: number, logger: Logger): Server | undefined {
+export function serveMetrics(port: number, logger: Logger, host = '127.0.0.1'): Server | undefined {
   if (!port) return undefined;
   collectDefaultMetrics();
   const srv = createServer(async (req, res) => {
@@ -33,7 +33,7 @@ export function serveMetrics(port: number, logger: Logger): Server | undefined {
     res.end(await register.metrics());
   });
   srv.on('error', (err) => logger.warn({ err }, 'metrics server failed; continuing without /metrics'));
-  srv.listen(port, '127.0.0.1', () => logger.info({ port }, 'worker /metrics listening'));
+  srv.listen(port, host, () => logger.info({ host, port }, 'worker /metrics listening'));
   return srv;
 }
 

@@ -23,7 +23,7 @@ import { collectorWorkflowId } from '../temporal-names.ts';
 
 export type StreamConfig = Pick<
   Config,
-  'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'MAX_DELIVER'
+  'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'MAX_DELIVER' | 'STREAM_REPLICAS'
 >;
 
 export const DUPLICATE_WINDOW_MS = 120_000;
@@ -68,7 +68,7 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     max_bytes: cfg.QUEUE_MAX_BYTES,
     max_msg_size: 4 * 1024 * 1024,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-    num_replicas: 1,
+    num_replicas: cfg.STREAM_REPLICAS,
   };
   await upsertStream(jsm, streamCfg);
   await upsertStream(jsm, {
@@ -78,7 +78,7 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_msgs: 1_000_000,
-    num_replicas: 1,
+    num_replicas: cfg.STREAM_REPLICAS,
   });
   for (let p = 0; p < cfg.PARTITIONS_PER_TOPIC; p++) {
     const durable = consumerName(p);
@@ -100,7 +100,7 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     }
   }
   const js = jsm.jetstream();
-  await js.views.kv(STATE_BUCKET, { history: 1 });
+  await js.views.kv(STATE_BUCKET, { history: 1, replicas: cfg.STREAM_REPLICAS });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

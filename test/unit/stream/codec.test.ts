@@ -21,8 +21,8 @@ const valid = () => ({
 const pointsArb = fc
   .dictionary(
     fc.string({ minLength: 1, maxLength: 40 }),
-    fc.dictionary(fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/), fc.string({ maxLength: 30 }), { maxKeys: 4 }),
-    { minKeys: 1, maxKeys: 6 },
+    fc.dictionary(fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/), fc.string({ maxLength: 30 }), { maxKeys: 4, noNullPrototype: true }),
+    { minKeys: 1, maxKeys: 6, noNullPrototype: true },
   )
   .chain((devices) =>
     fc.array(
@@ -33,7 +33,7 @@ const pointsArb = fc
           fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/),
           // -0 has no JSON spelling (it comes back as 0); finite only, like the schema.
           fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x)),
-          { minKeys: 1, maxKeys: 8 },
+          { minKeys: 1, maxKeys: 8, noNullPrototype: true },
         ),
       }).map((p): Point => ({ ...p, tags: devices[p.device]! })),
       { minLength: 0, maxLength: 50 },
