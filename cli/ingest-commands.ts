@@ -171,3 +171,53 @@ export async function runParse(
   const elapsed = (performance.now() - t0) / 1_000;
   return { ...summary, duplicates: 0, elapsed_s: Number(elapsed.toFixed(3)), points_per_s: Math.round(summary.points / Math.max(elapsed, 1e-6)) };
 }
+
+/**
+ * `scrape`: polls a DCGM-exporter /metrics URL and publishes each scrape.
+ * Origin = URL digest + scrape time, so a retried publish is deduplicated.
+ */
+export async function runScrape(
+  cfg: Config,
+  url: string,
+  o: { intervalMs: number; count?: number; host?: string },
+  onScrape: (s: { at: string; points: number; error?: string }) => void,
+): Promise<{ scrapes: number; points: number; errors: number }> {
+  const { pollDcgm } = await import('../lib/parse/index.ts');
+  const { publishPoints } = await import('../lib/stream/ingest.ts');
+  const { createHash } = await import('node:crypto');
+  const ep = resolveEndpoints(cfg);
+  const nc = await connectNats(ep.nats.url, 'telemetry-scrape');
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+  const tag = createHash('sha256').update(url).digest('hex').slice(0, 12);
+  const totals = { scrapes: 0, points: 0, errors: 0 };
+  try {
+    await ensureTopology(await nc.jetstreamManager(), cfg);
+    const js = nc.jetstream();
+    for await (const r of pollDcgm(url, o.intervalMs, stop.signal, { host: o.host })) {
+      totals.scrapes++;
+      if (r.error || !r.result) {
+        totals.errors++;
+        onScrape({ at: new Date(r.at).toISOString(), points: 0, error: r.error?.message ?? 'no result' });
+      } else {
+        await publishPoints(
+          {
+            js,
+            subjectPrefix: cfg.SUBJECT_PREFIX,
+            partitions: cfg.PARTITIONS_PER_TOPIC,
+            batchPoints: cfg.BATCH_POINTS,
+            policy: { attempts: cfg.PUBLISH_ATTEMPTS_FILE, backoffFactor: cfg.BACKOFF_FACTOR, initialDelayMs: cfg.RETRY_INITIAL_MS, maxDelayMs: cfg.RETRY_MAX_MS, waitWhenFull: true },
+          },
+          `s:${tag}:${r.at}`,
+          r.result.points,
+        );
+        totals.points += r.result.points.length;
+        onScrape({ at: new Date(r.at).toISOString(), points: r.result.points.length });
+      }
+      if (o.count && totals.scrapes >= o.count) break;
+    }
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+  return totals;
+}

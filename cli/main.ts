@@ -13,7 +13,7 @@ import { writeSample } from '../lib/sample/generate-sample.ts';
 import { BinaryNotFoundError } from '../infra/stack/binaries.ts';
 import { StackNotRunningError } from '../infra/stack/endpoints.ts';
 import { down, runUp, status, upDetached } from './stack-commands.ts';
-import { runIngest, runParse, type ParseCliOptions } from './ingest-commands.ts';
+import { runIngest, runParse, runScrape, type ParseCliOptions } from './ingest-commands.ts';
 import { reader, withAlerts } from './query-commands.ts';
 
 let cfgCache: Config | undefined;
@@ -125,6 +125,22 @@ parseOpts(
     for (const r of s.rejections.slice(0, 50)) console.log(`  rejected ${r.file}:${r.line}${r.column ? ` [${r.column}]` : ''}: ${r.reason}`);
   }
 });
+
+program
+  .command('scrape')
+  .description('poll a DCGM-exporter /metrics URL and publish every scrape to JetStream')
+  .argument('<url>')
+  .option('--interval <ms>', 'poll interval', '10000')
+  .option('--count <n>', 'stop after n scrapes (default: until Ctrl-C)')
+  .option('--host <host>', 'host name when the exporter has no Hostname label')
+  .option('--json', 'one JSON summary object on the last line')
+  .action(async (url: string, o: { interval: string; count?: string; host?: string; json?: boolean }) => {
+    const r = await runScrape(cfg(), url, { intervalMs: Number(o.interval), count: o.count ? Number(o.count) : undefined, host: o.host }, (s) =>
+      console.error(s.error ? `${s.at} scrape failed: ${s.error}` : `${s.at} ${s.points} points`),
+    );
+    printJson(r);
+    if (r.errors === r.scrapes) process.exitCode = 1;
+  });
 
 const query = program.command('query').description('read telemetry from InfluxDB');
 query

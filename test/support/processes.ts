@@ -108,3 +108,24 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
   throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(last)}${lastErr ? `, error: ${(lastErr as Error).message}` : ''})`);
 }
+
+/** Like runCli, without blocking this process's event loop (needed when the test itself serves HTTP). */
+export async function runCliAsync(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/main.ts'), ...args], {
+    cwd: REPO,
+    env: { ...filteredProcessEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    json = undefined;
+  }
+  return { status, stdout, stderr, json };
+}
