@@ -10,33 +10,49 @@ export const MEASUREMENT = 'gpu';
 
 // Line protocol escaping (https://docs.influxdata.com/influxdb/v2/reference/syntax/line-protocol/).
 const TAG_ESCAPE = /[,= \\\n\r]/g;
-const escTag = (s: string) => (TAG_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`)) : s);
+const TAG_NEEDS_ESCAPE = /[,= \\\n\r]/;
+const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`)) : s);
 
 /** Float fields are written as floats even when integral, so a later 41.5 does not conflict with 41i. */
 function fieldValue(v: number): string {
   return Number.isInteger(v) ? `${v}.0` : String(v);
 }
 
+/**
+ * Series-key prefix (`gpu,device=…,host=…`) per tag object and device. Points
+ * decoded from one batch share their device's tag object, so the sort and
+ * escaping run once per device per batch instead of once per point.
+ */
+const prefixCache = new WeakMap<Record<string, string>, Map<string, string>>();
+
+function seriesPrefix(measurement: string, device: string, tagsIn: Record<string, string>): string {
+  let byDevice = prefixCache.get(tagsIn);
+  const key = `${measurement}\u0000${device}`;
+  const hit = byDevice?.get(key);
+  if (hit !== undefined) return hit;
+  const tags: [string, string][] = [['device', device]];
+  for (const [k, v] of Object.entries(tagsIn)) if (v !== '' && k !== 'device') tags.push([k, v]);
+  tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let prefix = measurement;
+  for (const [k, v] of tags) prefix += `,${escTag(k)}=${escTag(v)}`;
+  if (!byDevice) prefixCache.set(tagsIn, (byDevice = new Map()));
+  byDevice.set(key, prefix);
+  return prefix;
+}
+
 /** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
 export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {
-  const keys = Object.keys(p.fields);
-  if (keys.length === 0) return undefined; // a point with no fields is not storable
-  const tags: [string, string][] = [['device', p.device]];
-  for (const [k, v] of Object.entries(p.tags)) if (v !== '' && k !== 'device') tags.push([k, v]);
-  tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  let line = measurement;
-  for (const [k, v] of tags) line += `,${escTag(k)}=${escTag(v)}`;
-  line += ' ';
-  let first = true;
-  for (const k of keys) {
+  let fields = '';
+  for (const k in p.fields) {
     const v = p.fields[k]!;
     if (!Number.isFinite(v)) continue;
-    line += `${first ? '' : ','}${escTag(k)}=${fieldValue(v)}`;
-    first = false;
+    fields += `${fields ? ',' : ''}${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=${fieldValue(v)}`;
   }
-  if (first) return undefined;
-  return `${line} ${p.ts}`;
+  if (!fields) return undefined; // a point with no fields is not storable
+  return `${seriesPrefix(measurement, p.device, p.tags)} ${fields} ${p.ts}`;
 }
+
+const FIELD_KEY_SAFE = /^[A-Za-z0-9_.]+$/;
 
 export function toLines(points: Point[], measurement = MEASUREMENT): string[] {
   const out: string[] = [];
