@@ -12,10 +12,15 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs;
 if (stale) {
+  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' };
   console.error('[telemetry-stack] installing npm dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
-  });
+  try {
+    execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit', env });
+  } catch {
+    // npm 11 can write lockfiles without the other platforms' optional binaries
+    // (e.g. @swc/core-darwin-*), which `npm ci` then refuses; `npm install`
+    // resolves the same locked versions and tolerates that.
+    console.error('[telemetry-stack] npm ci refused the lockfile; falling back to npm install --no-save');
+    execSync('npm install --no-audit --no-fund --no-save', { cwd: root, stdio: 'inherit', env });
+  }
 }
