@@ -28,11 +28,12 @@ export class BatchDecodeError extends Error {
 }
 
 export function encodeBatch(origin: string, points: Point[]): Uint8Array {
+  // Own-key checks only: a device named "constructor" or "toString" is a valid id.
   const devices: Record<string, Record<string, string>> = {};
   const tuples: [string, string, Record<string, number>][] = new Array(points.length);
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
-    if (!(p.device in devices)) devices[p.device] = p.tags;
+    if (!Object.hasOwn(devices, p.device)) Object.defineProperty(devices, p.device, { value: p.tags, enumerable: true, writable: true, configurable: true });
     tuples[i] = [p.device, p.ts, p.fields];
   }
   return Buffer.from(JSON.stringify({ v: BATCH_VERSION, origin, devices, points: tuples }));
@@ -54,6 +55,6 @@ export function decodeBatch(data: Uint8Array): { origin: string; points: Point[]
   const { origin, devices, points } = parsed.data;
   return {
     origin,
-    points: points.map(([device, ts, fields]) => ({ device, ts, tags: devices[device] ?? {}, fields })),
+    points: points.map(([device, ts, fields]) => ({ device, ts, tags: Object.hasOwn(devices, device) ? devices[device]! : {}, fields })),
   };
 }

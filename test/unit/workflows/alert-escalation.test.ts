@@ -384,7 +384,8 @@ describe('alertEscalation (time-skipping)', () => {
     const viaUpdate = await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'carol', via: 'api' }] });
     await settle(id);
     assert.equal(fakes.of(id, 'recordAckOnChain').length, 1);
-    assert.equal(viaUpdate.state.ack?.by, 'alice');
+    // Signals sent concurrently arrive in any order: the first one wins, later ones (and the Update) change nothing.
+    assert.ok(['alice', 'bob'].includes(viaUpdate.state.ack?.by ?? ''), `ack by ${viaUpdate.state.ack?.by}`);
     assert.equal(viaUpdate.state.history.filter((h) => h.event.startsWith('acknowledged')).length, 1);
     await handle.signal(resolveSignal, { by: 'alice', reason: 'ok' });
     await handle.result();
