@@ -14,6 +14,7 @@ import { createSlackActivities, createSlackClient } from '../activities/slack/sl
 import { createLedgerActivities, ensureLedger } from '../activities/ledger/ledger-activities.ts';
 import type { LedgerClient } from '../activities/ledger/ledger-client.ts';
 import { WORKFLOWS_PATH, connectWorker, onShutdownSignal, serveMetrics } from './shared.ts';
+import type { AlertActivities } from '../workflows/alert-activities.ts';
 
 /** The recorder key: env or file; anvil's public dev key only in development against the local anvil. */
 export function chainPrivateKey(cfg: Config): string | undefined {
@@ -51,10 +52,11 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       ? createSlackClient({ token: cfg.SLACK_BOT_TOKEN, apiUrl: cfg.SLACK_API_URL, timeoutMs: cfg.HTTP_TIMEOUT, maxRetries: 3, logger })
       : undefined;
     if (!slackClient) logger.warn('no SLACK_BOT_TOKEN: alerts go to this log and `telemetry-stack alerts list`');
+    // `satisfies` pins the real implementations to the interface the workflow calls.
     const activities = {
       ...createSlackActivities({ client: slackClient, defaultChannel: cfg.SLACK_CHANNEL, logger }),
       ...createLedgerActivities({ ledger, logger }),
-    };
+    } satisfies AlertActivities;
     const worker = await Worker.create({
       connection,
       namespace: ep.temporal.namespace,

@@ -35,7 +35,7 @@ import {
 import type { Logger } from '../../lib/logger.ts';
 import type { AlertState, SlackMessageRef } from '../../lib/alerts/types.ts';
 import { ALERT_METADATA_EVENT, ESCALATION_METADATA_EVENT } from './action-ids.ts';
-import { alertMessage, escalationReply, type AlertMessageOptions } from './blocks.ts';
+import { MAX_BLOCKS, alertMessage, escalationReply, formatMention, type AlertMessage, type AlertMessageOptions } from './blocks.ts';
 
 /** Slack `error` codes that will fail the same way on every retry. */
 export const SLACK_PERMANENT_ERRORS = new Set([
@@ -88,6 +88,8 @@ export interface PostAlertMessageInput {
   state: AlertState;
   /** Channel id (C…) or name (#…); default: the configured SLACK_CHANNEL. */
   channel?: string;
+  /** Level-0 responders to notify with the first post (`<@U…>`, `<!subteam^S…>`, or ids). */
+  mentions?: string[];
 }
 export interface UpdateAlertMessageInput {
   state: AlertState;
@@ -97,8 +99,11 @@ export interface PostEscalationReplyInput {
   state: AlertState;
   /** The alert message; the reply goes in its thread. Null when it could not be posted. */
   ref: SlackMessageRef | null | undefined;
-  /** 0-based policy level being entered. */
-  level: number;
+  /**
+   * Policy level being entered: its 0-based index, or `{ index, name }` as the
+   * workflow passes it (workflows/alert-activities.ts).
+   */
+  level: number | { index: number; name: string };
   /** Slack ids to notify: U…/W… users, S… user groups, `here`/`channel`. */
   mentions: string[];
   /** The level's channel, when the policy routes it elsewhere than the alert message. */
@@ -228,6 +233,22 @@ function payloadMatches(
   return Object.entries(payload).every(([k, v]) => md.event_payload![k] === v);
 }
 
+/**
+ * The first post pages level 0: its mentions go in the notification text and in
+ * a section under the header (Slack notifies for mentions in blocks). Later
+ * chat.updates re-render without them; the page has been sent by then.
+ */
+function withMentions(msg: AlertMessage, mentions: string[] | undefined): AlertMessage {
+  const who = (mentions ?? []).map(formatMention).filter((m) => m.length > 0);
+  if (who.length === 0) return msg;
+  const line = who.join(' ');
+  const [head, ...rest] = msg.blocks;
+  return {
+    text: `${line} ${msg.text}`,
+    blocks: [...(head ? [head] : []), { type: 'section' as const, text: { type: 'mrkdwn' as const, text: line } }, ...rest].slice(0, MAX_BLOCKS),
+  };
+}
+
 /** Build the Slack activities over an injected WebClient (or none: log-only mode). */
 export function createSlackActivities(deps: SlackActivitiesDeps): SlackActivities {
   const { client, defaultChannel, logger } = deps;
@@ -287,9 +308,9 @@ export function createSlackActivities(deps: SlackActivitiesDeps): SlackActivitie
 
   return {
     /** Post the alert message; returns where it lives, or null when Slack is disabled. */
-    async postAlertMessage({ state, channel }: PostAlertMessageInput): Promise<SlackMessageRef | null> {
+    async postAlertMessage({ state, channel, mentions }: PostAlertMessageInput): Promise<SlackMessageRef | null> {
       const target = channel ?? defaultChannel;
-      const msg = render(state);
+      const msg = withMentions(render(state), mentions);
       if (!client) {
         log.warn({ ...alertFields(state), channel: target, slack: 'disabled' }, `ALERT ${msg.text}`);
         return null;
@@ -349,7 +370,9 @@ export function createSlackActivities(deps: SlackActivitiesDeps): SlackActivitie
      * link to the thread (no buttons: the one interactive message stays the
      * original, which chat.update keeps current).
      */
-    async postEscalationReply({ state, ref, level, mentions, channel }: PostEscalationReplyInput): Promise<void> {
+    async postEscalationReply({ state, ref, level: levelIn, mentions, channel }: PostEscalationReplyInput): Promise<void> {
+      // The workflow passes { index, name }; a number must reach the text and the (dedup) metadata.
+      const level = typeof levelIn === 'number' ? levelIn : levelIn.index;
       const text = escalationReply(state, level, mentions);
       if (!client) {
         log.warn({ ...alertFields(state), level, mentions, channel, slack: 'disabled' }, `ESCALATION ${text}`);

@@ -108,6 +108,12 @@ describe('CSV with a thermal runaway → Slack → signed ack → ledger → Sla
     assert.equal(threadReplies(st.slack, posted.slack!.ts).length, 0, 'no escalation yet');
   });
 
+  test('the first post pages the policy level 0 (its mentions reach Slack)', () => {
+    const post = alertPosts(st.slack, alertId)[0]!;
+    // The workflow hands level 0's mentions to postAlertMessage; they must be in the message that notifies.
+    assert.match(allText(post.body), /<@U0ONCALL1>/, 'the first post mentions the level-0 responder');
+  });
+
   test('the healthy GPUs of the same file open no critical alert', async () => {
     // Every point is stored (so every point went through the rules) before looking.
     await waitForCount(st.s, GPUS * SAMPLES, 60_000);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestStack, type TestStack } from '../../support/test-stack.ts';
-import { runCli, startCollectWorker, waitForPoller, type ChildHandle } from '../../support/processes.ts';
+import { eventually, runCli, startCollectWorker, waitForPoller, type ChildHandle } from '../../support/processes.ts';
 import { readerFor, temporalClient, waitForCount } from '../../support/pipeline.ts';
 import { statsQuery } from '../../../workflows/partition-collector.ts';
 
@@ -94,12 +94,21 @@ describe('ingest → JetStream → collectors → InfluxDB', () => {
   test('the collector workflows report what they wrote through the stats query', async () => {
     const t = await temporalClient(s);
     try {
-      let total = 0;
-      for (let p = 0; p < s.cfg.PARTITIONS_PER_TOPIC; p++) {
-        const stats = await t.client.workflow.getHandle(`collector-p${p}`).query(statsQuery);
-        assert.equal(stats.partition, p);
-        total += stats.pointsWritten;
-      }
+      // Stats update when an activity run returns (up to maxMs after its last write): poll.
+      const total = await eventually(
+        async () => {
+          let sum = 0;
+          for (let p = 0; p < s.cfg.PARTITIONS_PER_TOPIC; p++) {
+            const stats = await t.client.workflow.getHandle(`collector-p${p}`).query(statsQuery);
+            assert.equal(stats.partition, p);
+            sum += stats.pointsWritten;
+          }
+          return sum;
+        },
+        (n) => n >= 3000,
+        30_000,
+        'collector stats to show the 3000 points',
+      );
       assert.ok(total >= 3000, `collectors wrote ${total} points (≥ 3000; redeliveries may add rewrites)`);
     } finally {
       await t.close();
