@@ -8,10 +8,12 @@ import type { Point } from '../lib/point.ts';
 
 const NS_RE = /^\d{1,19}$/;
 
-/** ns since epoch (string or integer) or an RFC 3339 time. */
+/** ns since the epoch as a decimal string, or an RFC 3339 time. */
 const timestamp = z.union([
   z.string().regex(NS_RE, 'expected nanoseconds since the epoch'),
-  z.number().int().nonnegative(),
+  // A JSON number cannot carry a present-day ns timestamp (above 2^53 ns ≈ 1970-04-15 it loses
+  // precision), and epoch seconds/ms would be silently read as ns: refuse numbers, say what to send.
+  z.number().refine(() => false, 'a numeric ts is not accepted: send ns since the epoch as a decimal string, or an RFC 3339 time'),
   z.iso.datetime({ offset: true, message: 'expected an RFC 3339 time or ns since the epoch' }),
 ]);
 

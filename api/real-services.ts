@@ -57,7 +57,8 @@ export async function createRealServices(
       async subscribe(afterSeq, onBatch) {
         // An ordered consumer: ephemeral, flow-controlled, resumes at a stream sequence.
         const consumer = await js.consumers.get(cfg.STREAM_NAME, {
-          filterSubjects: [`${cfg.SUBJECT_PREFIX}.*`],
+          // nats.js 2.29: an ordered consumer with a one-element filterSubjects array never starts; a string works.
+          filterSubjects: `${cfg.SUBJECT_PREFIX}.*`,
           ...(afterSeq !== undefined
             ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }
             : { deliver_policy: DeliverPolicy.New }),

@@ -52,9 +52,17 @@ export function decodeBatch(data: Uint8Array): { origin: string; points: Point[]
     const i = parsed.error.issues[0]!;
     throw new BatchDecodeError(`invalid batch at ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
-  const { origin, devices, points } = parsed.data;
+  const { origin, points } = parsed.data;
+  // Tags are looked up on the JSON.parse output (own keys only): zod's record drops a
+  // "__proto__" key, and any string is a valid device id. Values are checked here instead.
+  const devices = (raw as { devices: Record<string, unknown> }).devices;
+  for (const [device] of points) {
+    const tags = Object.hasOwn(devices, device) ? devices[device] : undefined;
+    if (tags !== undefined && (typeof tags !== 'object' || tags === null || Object.values(tags).some((v) => typeof v !== 'string')))
+      throw new BatchDecodeError(`invalid batch at devices.${device}: expected a record of strings`);
+  }
   return {
     origin,
-    points: points.map(([device, ts, fields]) => ({ device, ts, tags: Object.hasOwn(devices, device) ? devices[device]! : {}, fields })),
+    points: points.map(([device, ts, fields]) => ({ device, ts, tags: (Object.hasOwn(devices, device) ? devices[device] : {}) as Record<string, string>, fields })),
   };
 }

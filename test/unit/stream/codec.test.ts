@@ -101,15 +101,21 @@ describe('encodeBatch / decodeBatch', () => {
     ]);
   });
 
-  // BUG: encodeBatch checks `p.device in devices` on a plain object, so a device id that names an
-  // Object.prototype member ("constructor", "toString", …; any string is a valid device over HTTP) is
-  // never recorded in `devices`, and decodeBatch then hands out the inherited function as the tags:
-  // the point is stored with no host/model/gpu_uuid tags. Fix: own-key checks (see the report's diff).
+  // Regression (fixed in 89d0077): `p.device in devices` on a plain object skipped ids naming an
+  // Object.prototype member, and decode handed out the inherited function as the tags.
   test('device ids named like Object.prototype members keep their tags through the codec', () => {
     for (const device of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
       const back = decodeBatch(encodeBatch('o', [{ device, ts: '1', tags: { host: 'h1', model: 'A100' }, fields: { a: 1 } }]));
       assert.deepEqual(back.points[0]!.tags, { host: 'h1', model: 'A100' }, device);
     }
+  });
+
+  // BUG: a device id "__proto__" (any string is a valid device over HTTP or in a CSV device column)
+  // still loses its tags: zod's z.record drops the "__proto__" key of `devices` on decode, without
+  // validating it. Fix: send devices as [id, tags] pairs (wire v2), or refuse the id at ingestion.
+  test('the device id "__proto__" keeps its tags through the codec', () => {
+    const back = decodeBatch(encodeBatch('o', [{ device: '__proto__', ts: '1', tags: { host: 'h1' }, fields: { a: 1 } }]));
+    assert.deepEqual(back.points[0]!.tags, { host: 'h1' });
   });
 
   test('a point whose device has no entry in `devices` decodes with empty tags', () => {
