@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import type { Config } from '../lib/config.ts';
 import { parseStream, type ParseOptions, type ParseSummary } from '../lib/parse/index.ts';
-import { ingestFile, type IngestSummary } from '../lib/stream/ingest.ts';
+import { ingestFile, type IngestSummary, type IngestTarget } from '../lib/stream/ingest.ts';
+import type { JetStreamClient } from 'nats';
 import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
 
@@ -46,6 +47,29 @@ export function expandInputs(patterns: string[]): string[] {
     out.push(...matches.map((f) => join(dir, f)));
   }
   return out;
+}
+
+/**
+ * Where and how file-like sources (files, stdin, scrapes) publish: batches per
+ * partition, PUBLISH_ATTEMPTS_FILE with backoff, and waiting while the stream is full.
+ */
+function fileTarget(cfg: Config, js: JetStreamClient): Omit<IngestTarget, 'checkpointDir'> {
+  return {
+    js,
+    subjectPrefix: cfg.SUBJECT_PREFIX,
+    partitions: cfg.PARTITIONS_PER_TOPIC,
+    batchPoints: cfg.BATCH_POINTS,
+    policy: {
+      attempts: cfg.PUBLISH_ATTEMPTS_FILE,
+      backoffFactor: cfg.BACKOFF_FACTOR,
+      initialDelayMs: cfg.RETRY_INITIAL_MS,
+      maxDelayMs: cfg.RETRY_MAX_MS,
+      waitWhenFull: true,
+      onRetry: ({ full, delayMs, error }) => {
+        if (!full) console.error(`publish retry in ${delayMs} ms: ${error.message}`);
+      },
+    },
+  };
 }
 
 /** Line count estimated from the first 64 KiB (for the progress bar only). */
@@ -104,21 +128,8 @@ export async function runIngest(cfg: Config, inputs: string[], o: ParseCliOption
       const summary = await ingestFile(
         path,
         {
-          js,
-          subjectPrefix: cfg.SUBJECT_PREFIX,
-          partitions: cfg.PARTITIONS_PER_TOPIC,
-          batchPoints: cfg.BATCH_POINTS,
+          ...fileTarget(cfg, js),
           checkpointDir: join(resolve(cfg.DATA_DIR), 'ingest'),
-          policy: {
-            attempts: cfg.PUBLISH_ATTEMPTS_FILE,
-            backoffFactor: cfg.BACKOFF_FACTOR,
-            initialDelayMs: cfg.RETRY_INITIAL_MS,
-            maxDelayMs: cfg.RETRY_MAX_MS,
-            waitWhenFull: true,
-            onRetry: ({ full, delayMs, error }) => {
-              if (!full) console.error(`publish retry in ${delayMs} ms: ${error.message}`);
-            },
-          },
         },
         { ...parseOptionsFrom(cfg, o), fileName: input === '-' ? 'stdin' : basename(path) },
         bar
@@ -201,13 +212,7 @@ export async function runScrape(
         onScrape({ at: new Date(r.at).toISOString(), points: 0, error: r.error?.message ?? 'no result' });
       } else {
         await publishPoints(
-          {
-            js,
-            subjectPrefix: cfg.SUBJECT_PREFIX,
-            partitions: cfg.PARTITIONS_PER_TOPIC,
-            batchPoints: cfg.BATCH_POINTS,
-            policy: { attempts: cfg.PUBLISH_ATTEMPTS_FILE, backoffFactor: cfg.BACKOFF_FACTOR, initialDelayMs: cfg.RETRY_INITIAL_MS, maxDelayMs: cfg.RETRY_MAX_MS, waitWhenFull: true },
-          },
+          fileTarget(cfg, js),
           `s:${tag}:${r.at}`,
           r.result.points,
         );

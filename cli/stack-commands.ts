@@ -16,6 +16,7 @@ import { httpOk, isAlive, stopPid, waitUntilReady, type ManagedServer } from '..
 import { rpcCall } from '../infra/stack/chain.ts';
 import { maskToken } from '../infra/stack/influxdb.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
+import { temporalReady } from '../infra/stack/temporal.ts';
 import { REPO_ROOT, spawnService, type ServiceName } from './services.ts';
 
 export interface UpOptions {
@@ -215,16 +216,7 @@ export async function status(cfg: Config): Promise<{ components: Record<string, 
   }
   const t = comps.temporal ?? {};
   out.temporal = {
-    up: ep ? await Connection.connect({ address: ep.temporal.address, connectTimeout: 1_000 }).then(async (c) => {
-      try {
-        await c.workflowService.describeNamespace({ namespace: cfg.TEMPORAL_NAMESPACE });
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await c.close();
-      }
-    }, () => false) : false,
+    up: ep ? await temporalReady(ep.temporal.address, cfg.TEMPORAL_NAMESPACE).catch(() => false) : false,
     address: ep?.temporal.address ?? cfg.TEMPORAL_ADDRESS ?? null,
     ui: (t.ui as string | undefined) ?? null,
     namespace: cfg.TEMPORAL_NAMESPACE,

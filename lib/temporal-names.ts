@@ -11,8 +11,9 @@ export function collectorWorkflowId(partition: number): string {
 }
 
 /**
- * Custom search attributes registered on the Temporal server at start-up so
- * alerts are filterable in the Temporal UI (e.g. `AlertStatus="firing"`).
+ * Custom search attributes of alert workflows, registered on the Temporal
+ * server at start-up so alerts are filterable in the Temporal UI (e.g.
+ * `AlertStatus="firing"`). The typed keys are in workflows/alert-messages.ts.
  */
 export const SEARCH_ATTRIBUTES = [
   { name: 'AlertDevice', type: 'Keyword' },
@@ -20,5 +21,4 @@ export const SEARCH_ATTRIBUTES = [
   { name: 'AlertStatus', type: 'Keyword' },
   { name: 'AlertLevel', type: 'Int' },
   { name: 'AlertRule', type: 'Keyword' },
-  { name: 'CollectorPartition', type: 'Int' },
-] as const;
+] as const satisfies readonly { name: string; type: 'Keyword' | 'Int' }[];

@@ -13,7 +13,7 @@ import { ANVIL_DEV_KEY } from '../infra/stack/chain.ts';
 import { createSlackActivities, createSlackClient } from '../activities/slack/slack-activities.ts';
 import { createLedgerActivities, ensureLedger } from '../activities/ledger/ledger-activities.ts';
 import type { LedgerClient } from '../activities/ledger/ledger-client.ts';
-import { WORKFLOWS_PATH, connectWorker, onShutdownSignal, serveMetrics } from './shared.ts';
+import { WORKFLOWS_PATH, connectWorker, runMain, onShutdownSignal, serveMetrics } from './shared.ts';
 import type { AlertActivities } from '../workflows/alert-activities.ts';
 
 /** The recorder key: env or file; anvil's public dev key only in development against the local anvil. */
@@ -74,12 +74,4 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, () => run());

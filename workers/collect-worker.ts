@@ -17,7 +17,7 @@ import { createCollectActivities } from '../activities/collect/collect-activitie
 import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
 import { createOnnxScorer, createHttpScorer, healthLinesFor, type HealthScorer } from '../activities/health/index.ts';
 import { startCollectors } from './start-collectors.ts';
-import { WORKFLOWS_PATH, connectWorker, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
+import { WORKFLOWS_PATH, connectWorker, runMain, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
 
 async function createScorer(cfg: Config): Promise<HealthScorer | undefined> {
   if (cfg.HEALTH_BACKEND === 'off') return undefined;
@@ -80,12 +80,4 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runMain(import.meta.url, () => run());

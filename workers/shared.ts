@@ -57,3 +57,15 @@ export function onShutdownSignal(shutdown: () => void): void {
       shutdown();
     });
 }
+
+/** Entry-point boilerplate: run when executed directly, exit 0 on a clean stop, 1 with the message on failure. */
+export function runMain(metaUrl: string, run: () => Promise<void>): void {
+  if (metaUrl !== `file://${process.argv[1]}`) return;
+  run().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -7,6 +7,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AckChannel, AlertState, ChainReceipt } from '../lib/alerts/types.ts';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal-names.ts';
 
 /** Task queue served by the alerts worker. */
 export const ALERTS_TASK_QUEUE = 'telemetry-alerts';
@@ -68,14 +69,8 @@ export const AlertStatusKey = defineSearchAttributeKey('AlertStatus', SearchAttr
 export const AlertLevelKey = defineSearchAttributeKey('AlertLevel', SearchAttributeType.INT);
 export const AlertRuleKey = defineSearchAttributeKey('AlertRule', SearchAttributeType.KEYWORD);
 
-/** What the stack registers on the dev server: `--search-attribute AlertDevice=Keyword …`. */
-export const ALERT_SEARCH_ATTRIBUTES = [
-  { name: 'AlertDevice', type: 'Keyword' },
-  { name: 'AlertSeverity', type: 'Keyword' },
-  { name: 'AlertStatus', type: 'Keyword' },
-  { name: 'AlertLevel', type: 'Int' },
-  { name: 'AlertRule', type: 'Keyword' },
-] as const satisfies readonly { name: string; type: 'Keyword' | 'Int' }[];
+/** What the stack registers on the dev server: `--search-attribute AlertDevice=Keyword …` (one list, in lib). */
+export const ALERT_SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTES;
 
 /** Same list as typed keys (TestWorkflowEnvironment.createLocal({ server: { searchAttributes } }), operator API). */
 export const ALERT_SEARCH_ATTRIBUTE_KEYS = [AlertDeviceKey, AlertSeverityKey, AlertStatusKey, AlertLevelKey, AlertRuleKey];

@@ -23,7 +23,8 @@ export function cacheDir(configured?: string): string {
   return configured ?? join(homedir(), '.cache', 'telemetry-stack');
 }
 
-function executable(path: string): boolean {
+/** True when `path` exists and this process may execute it. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -36,7 +37,7 @@ export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);
-    if (existsSync(p) && executable(p)) return p;
+    if (existsSync(p) && isExecutable(p)) return p;
   }
   return undefined;
 }
@@ -64,7 +65,7 @@ export type BinarySource = 'configured' | 'path' | 'cache' | 'installed';
 export function findBinary(input: FindBinaryInput): { path: string; source: BinarySource } {
   const tried: string[] = [];
   if (input.configured) {
-    if (executable(input.configured)) return { path: input.configured, source: 'configured' };
+    if (isExecutable(input.configured)) return { path: input.configured, source: 'configured' };
     throw new BinaryNotFoundError(
       input.label,
       [`${input.envVar}=${input.configured}`],
@@ -78,7 +79,7 @@ export function findBinary(input: FindBinaryInput): { path: string; source: Bina
     tried.push(`PATH`);
   }
   for (const c of input.cached) {
-    if (executable(c)) return { path: c, source: 'cache' };
+    if (isExecutable(c)) return { path: c, source: 'cache' };
     tried.push(c);
   }
   throw new BinaryNotFoundError(input.label, tried, input.hint);

@@ -8,8 +8,9 @@
  * saved address has no code, so even a lost state file only costs the old records.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { isExecutable, onPath } from './binaries.ts';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** anvil's dev account #0 (well-known mnemonic "test test … junk"). DEVELOPMENT ONLY: public knowledge. */
@@ -51,15 +52,6 @@ export class ChainStartError extends Error {
   }
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
@@ -72,9 +64,8 @@ export function findAnvil(bin?: string): string {
     if (!isExecutable(bin)) throw new ChainStartError(`anvil binary ${bin} (ANVIL_BIN) is not an executable file`);
     return bin;
   }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'anvil'))) return join(dir, 'anvil');
-  }
+  const fromPath = onPath('anvil');
+  if (fromPath) return fromPath;
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   const candidates = [
     join(REPO_ROOT, 'node_modules', '@foundry-rs', `anvil-${process.platform}-${arch}`, 'bin', 'anvil'),

@@ -10,10 +10,11 @@
  * Build the binary with infra/scripts/build-geth.sh (cached in ~/.cache/telemetry-stack/bin).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { isExecutable, onPath } from './binaries.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { ChainStartError, OutputTail, rpcCall, stopChild, waitForRpc, type ChainNode } from './chain.ts';
 
@@ -41,15 +42,6 @@ export interface GethDevNode extends ChainNode {
   devAccount: string;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Default cached location written by infra/scripts/build-geth.sh. */
 export const GETH_CACHE_BIN = join(homedir(), '.cache', 'telemetry-stack', 'bin', 'geth');
 
@@ -57,10 +49,7 @@ export const GETH_CACHE_BIN = join(homedir(), '.cache', 'telemetry-stack', 'bin'
 export function findGeth(bin?: string): string | undefined {
   if (bin) return isExecutable(bin) ? bin : undefined;
   if (isExecutable(GETH_CACHE_BIN)) return GETH_CACHE_BIN;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'geth'))) return join(dir, 'geth');
-  }
-  return undefined;
+  return onPath('geth');
 }
 
 async function loadOrCreateSigner(dataDir: string): Promise<Wallet> {

@@ -8,23 +8,18 @@
  * API live in THIS process; a spawnSync'd CLI would freeze them and turn every
  * Slack call of the workers into a timeout. CLI calls therefore use `cliAsync`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { buildApp } from '../../api/app.ts';
-import { createRealServices } from '../../api/real-services.ts';
-import { readAuditFromChain } from '../../api/audit-reader.ts';
-import { resolveEndpoints } from '../../infra/stack/endpoints.ts';
 import { ANVIL_DEV_KEY } from '../../infra/stack/chain.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
-import { createLogger } from '../../lib/logger.ts';
 import { loadLedgerAddress } from '../../activities/ledger/ledger-activities.ts';
 import { LedgerClient } from '../../activities/ledger/ledger-client.ts';
 import type { AlertStateView } from '../../workflows/alert-messages.ts';
 import { startTestStack, filteredProcessEnv, type TestStack } from '../support/test-stack.ts';
-import { REPO, eventually, startAlertsWorker, startCollectWorker, waitForPoller, type ChildHandle } from '../support/processes.ts';
+import { eventually, runCliAsync, startAlertsWorker, startCollectWorker, waitForPoller, type ChildHandle } from '../support/processes.ts';
+import { startApi } from '../support/api-server.ts';
 import { temporalClient } from '../support/pipeline.ts';
 import { ALERT_METADATA_EVENT } from '../../activities/slack/action-ids.ts';
 import { FakeSlackServer, type FakeMessage, type RecordedCall } from '../support/fake-slack-server.ts';
@@ -158,51 +153,13 @@ export async function startAlertStack(o: AlertStackOptions): Promise<AlertStack>
   } as AlertStack;
 }
 
-/** The real API as api/server.ts builds it (real services + the chain audit reader), on a free port. */
-export async function startApiWithAudit(cfg: Config): Promise<{ url: string; close(): Promise<void> }> {
-  const ep = resolveEndpoints(cfg);
-  const audit = await readAuditFromChain(cfg, ep.chain.rpcUrl, createLogger('silent', 'e2e-api'));
-  if (!audit) throw new Error('audit reader unavailable (no ledger.json or no key)');
-  const real = await createRealServices(cfg, ep, audit);
-  const app = await buildApp({ cfg, services: real.services, heartbeatMs: 1_000 });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      await real.close();
-      audit.close();
-    },
-  };
+/** The real API as api/server.ts builds it, with the chain audit reader required. */
+export function startApiWithAudit(cfg: Config): Promise<{ url: string; close(): Promise<void> }> {
+  return startApi(cfg, { requireAudit: true });
 }
 
 /** The CLI as a child process WITHOUT blocking this process (see the hazard above). */
-export function cliAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string; json?: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/main.ts'), ...args], {
-      cwd: REPO,
-      env: { ...filteredProcessEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (status) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(last) as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
-      resolve({ status, stdout, stderr, json });
-    });
-  });
-}
+export const cliAsync = runCliAsync;
 
 /** Top-level alert messages (not thread replies) posted for an alert id, per the message metadata. */
 export function alertPosts(slack: FakeSlackServer, alertId: string): RecordedCall[] {

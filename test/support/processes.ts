@@ -110,22 +110,30 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
 }
 
 /** Like runCli, without blocking this process's event loop (needed when the test itself serves HTTP). */
-export async function runCliAsync(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/main.ts'), ...args], {
-    cwd: REPO,
-    env: { ...filteredProcessEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function runCliAsync(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string; json?: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/main.ts'), ...args], {
+      cwd: REPO,
+      env: { ...filteredProcessEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.once('error', reject);
+    // 'close', not 'exit': only then has all of stdout been read (the JSON summary is its last line).
+    child.once('close', (status) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, stdout, stderr, json });
+    });
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const status = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    json = undefined;
-  }
-  return { status, stdout, stderr, json };
 }
