@@ -44,14 +44,18 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
     const activities = createCollectActivities({
       js: nc.jetstream(),
       jsm,
-      writer: new InfluxWriter(ep.influxdb, cfg.INFLUX_WRITE_BATCH),
+      // A token read from a file is re-read after a 401/403, so a rotated token needs no restart.
+      writer: new InfluxWriter({ ...ep.influxdb, tokenFile: cfg.INFLUXDB_TOKEN ? undefined : ep.influxdb.tokenFile }, cfg.INFLUX_WRITE_BATCH),
       streamName: cfg.STREAM_NAME,
       subjectPrefix: cfg.SUBJECT_PREFIX,
-      maxDeliver: cfg.MAX_DELIVER,
+      partitions: cfg.PARTITIONS_PER_TOPIC,
+      stateLimits: { pruneAfterMs: cfg.STATE_PRUNE_AFTER_S * 1_000, maxDevices: cfg.STATE_MAX_DEVICES },
+      stateFlushMs: cfg.STATE_FLUSH_MS,
+      stallAlertMs: cfg.COLLECT_STALL_ALERT_S * 1_000,
       logger,
       scorer: scorer as never,
       healthLines: healthLinesFor as never,
-      rules: createRuleEngine(loadRules(cfg)) as never,
+      rules: createRuleEngine(loadRules(cfg)),
       alerts: createAlertSignaller({
         client,
         taskQueue: TASK_QUEUES.alerts,

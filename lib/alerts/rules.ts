@@ -1,9 +1,10 @@
 /**
- * Declarative alert rules and their evaluator. Pure and deterministic: the
- * collector passes the persisted `RuleEngineState`, a batch of points (with
- * their health when scored) and a wall-clock `nowMs`, and gets back the new
- * state plus `firing` / `recovered` transitions. The state is a small plain
- * JSON object so it can live in workflow state and survive worker restarts.
+ * Declarative alert rules and their evaluator. Deterministic: the collector
+ * passes the partition's `RuleEngineState` (device records it loaded from
+ * JetStream KV), a batch of points (with their health when scored) and the
+ * clocks, and gets back `firing` / `recovered` transitions plus the devices
+ * whose record changed (the only ones it writes back). `evaluateRules` is the
+ * pure form (input untouched) used by tests; `applyRules` updates in place.
  *
  * Semantics (documented in one place, tested in test/unit/alerts/rules.test.ts):
  * - Points are evaluated per device in timestamp order. A point whose
@@ -17,17 +18,29 @@
  *   two evaluated points also restarts the pending clock (default 5m), because we cannot
  *   claim the condition held while we saw nothing; silence itself is the
  *   absence rule's job. (5m is Prometheus' staleness window.) A gap never clears a rule that already fires.
- * - Threshold/rate/health rules only fire on data, never on the wall-clock tick.
+ * - Threshold/rate/health rules only fire on data, never on the clock tick.
  * - Firing is emitted once per transition; recovery once. With `clear`
  *   (hysteresis) a firing threshold rule recovers only when the value no longer
  *   satisfies `op clear` (e.g. `> 85`, clear 80: fires above 85, recovers at ≤ 80).
- * - Absence (dead-man) fires when a device (or the whole scope, `per: "group"`)
- *   has been silent for `for`, measured both in data time (newest timestamp seen
- *   on any device minus the device's newest timestamp: catches gaps in replayed
- *   files) and in wall-clock time (`nowMs` minus when its data last arrived:
- *   catches a live device that stopped, via the collector's periodic tick with
- *   an empty batch). Devices are known once seen; devices listed in a
- *   `devices` scope are expected from the engine's first evaluation on.
+ * - Absence (dead-man) is judged on the **stream clock**, not the wall clock:
+ *   `streamMs` is how far the collector has read the partition (the publish
+ *   time of the newest message it processed, or "now" when the partition has
+ *   no backlog). A device is silent for `streamMs − seenAtMs`, where `seenAtMs`
+ *   is the stream time its newest data arrived. A stalled collector freezes
+ *   the stream clock, so data still queued never counts as silence, and a
+ *   replayed backlog refreshes each device as its own data comes by.
+ * - A device arms an absence rule only while its newest data was *live* when
+ *   it arrived (arrival stream time − data time ≤ the rule's `for`): a
+ *   historical file (backfill) never arms a dead-man timer.
+ * - Devices listed in a `devices` scope are expected from the partition's
+ *   first evaluation on, by the partition that owns them. A group absence
+ *   (`per: "group"`) needs at least one armed device of the group.
+ *
+ * State layout (scales with the fleet): one small `DeviceRuleState` per
+ * device (its own key in the collector's KV bucket) and one small
+ * `PartitionRuleState` per partition (start time and group-absence series).
+ * The evaluator touches only the devices of the batch, plus a scan of the
+ * in-memory device map for absence rules.
  */
 import { z } from 'zod';
 import type { Point } from '../point.ts';
@@ -208,7 +221,7 @@ export interface SeriesState {
   firing?: true;
   /** When the condition started (pendingSince at the firing point, or silence start for absence). */
   firedAtUs?: number;
-  /** Wall-clock ms of the firing (absence rules measure silence in wall time too). */
+  /** Stream-clock ms of the firing. */
   firedAtMs?: number;
   /** Last point evaluated by this rule (gap detection). */
   lastUs?: number;
@@ -216,24 +229,35 @@ export interface SeriesState {
   samples?: [number, number][];
 }
 
-/** Per device: newest data timestamp and when its data last arrived. */
-export interface DeviceState {
-  lastUs: number;
-  /** Wall-clock ms (the `nowMs` of the evaluation that saw the newest point). */
+/** Everything the rule engine keeps about one device (one KV record in the collector). */
+export interface DeviceRuleState {
+  /** Newest data timestamp, µs (absent for a listed device never seen). */
+  lastUs?: number;
+  /** Stream-clock ms when the newest data arrived. */
   seenAtMs: number;
+  /** Arrival stream time − data time of the newest point, ms: how live it was (backfill ≫ `for`). */
+  lagMs?: number;
   /** Tags kept for alert context (host, model) and group scopes. */
   tags?: Record<string, string>;
+  /** rule name → state. */
+  series?: Record<string, SeriesState>;
+}
+
+/** Per partition: small and bounded (independent of the device count). */
+export interface PartitionRuleState {
+  v: 2;
+  /** Stream-clock ms of the partition's first evaluation (dead-man clock for listed, never-seen devices). */
+  startedAtMs?: number;
+  /** Group-absence series: rule name → scope label → state. */
+  groups?: Record<string, Record<string, SeriesState>>;
 }
 
 export interface RuleEngineState {
-  v: 1;
-  /** Wall-clock ms of the first evaluation (start of the dead-man clock for listed, never-seen devices). */
-  startedAtMs?: number;
-  /** Newest point timestamp seen on any device, µs (the data-time clock). */
-  clockUs?: number;
-  devices: Record<string, DeviceState>;
-  /** rule name → device (or group key) → state. */
-  series: Record<string, Record<string, SeriesState>>;
+  partition: PartitionRuleState;
+  /** Device id → record. A Map: any string (also "__proto__") is a valid device id. */
+  devices: Map<string, DeviceRuleState>;
+  /** Whether this partition owns a device id (listed devices are expected by their owner only); default all. */
+  owns?: (device: string) => boolean;
 }
 
 export interface HealthInfo {
@@ -244,18 +268,37 @@ export interface HealthInfo {
 export interface RuleBatchItem {
   point: Point;
   health?: HealthInfo;
+  /** Stream-clock ms at which the point's message was published (default: the clock's streamMs). */
+  arrivedMs?: number;
 }
 export interface RuleEvent {
   type: 'firing' | 'recovered';
   alert: AlertInput;
 }
+/**
+ * `nowMs` is the wall clock (kept for alert context); `streamMs` how far the
+ * partition has been read (see the header). A bare number sets both (tests).
+ */
+export type RuleClock = number | { nowMs: number; streamMs: number };
 export interface EvaluateResult {
   state: RuleEngineState;
   events: RuleEvent[];
+  /** Devices whose record changed (and must be persisted). */
+  touched: Set<string>;
+  /** True when the partition record changed. */
+  partitionTouched: boolean;
 }
 
 export function initialRuleEngineState(): RuleEngineState {
-  return { v: 1, devices: {}, series: {} };
+  return { partition: { v: 2 }, devices: new Map() };
+}
+
+/** JSON form of a whole state (tests and tools; the collector stores each device record on its own). */
+export function ruleStateToJson(s: RuleEngineState): { partition: PartitionRuleState; devices: [string, DeviceRuleState][] } {
+  return { partition: s.partition, devices: [...s.devices] };
+}
+export function ruleStateFromJson(j: { partition: PartitionRuleState; devices: [string, DeviceRuleState][] }): RuleEngineState {
+  return { partition: j.partition, devices: new Map(j.devices) };
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -296,11 +339,10 @@ function fmt(v: number): string {
 }
 
 function tsToUs(ts: string): number | undefined {
-  try {
-    return Number(BigInt(ts) / 1_000n);
-  } catch {
-    return undefined;
-  }
+  // ns → µs without BigInt: the last three digits are dropped (same as BigInt division for non-negative values).
+  if (ts.length <= 3) return /^\d+$/.test(ts) ? 0 : undefined;
+  const us = Number(ts.slice(0, -3));
+  return Number.isFinite(us) ? us : undefined;
 }
 
 function isoUs(us: number): string {
@@ -329,33 +371,62 @@ interface Check {
   health?: HealthInfo;
 }
 
+/** A rule with its durations parsed once (the hot loop must not re-parse strings). */
+type Compiled = { rule: AlertRule; forMs: number; maxGapUs: number; windowUs: number };
+
+function compile(rule: AlertRule): Compiled {
+  return {
+    rule,
+    forMs: tryParseDurationMs(rule.for)!,
+    maxGapUs: 'maxGap' in rule ? tryParseDurationMs(rule.maxGap)! * 1_000 : 0,
+    windowUs: rule.kind === 'rate' ? tryParseDurationMs(rule.window)! * 1_000 : 0,
+  };
+}
+
 function checkThreshold(rule: ThresholdRule, item: RuleBatchItem, firing: boolean): Check | undefined {
   const fields = item.point.fields;
   const v = num(fields, rule.field);
+  if (v === undefined) return undefined;
   const rhs = operandValue(fields, rule.value);
-  if (v === undefined || rhs === undefined) return undefined;
-  const values: Record<string, number> = { [rule.field]: v };
-  if (typeof rule.value !== 'number') values[rule.value.field] = num(fields, rule.value.field)!;
+  if (rhs === undefined) return undefined;
   let holds = compare(v, rule.op, firing && rule.clear !== undefined ? rule.clear : rhs);
-  const parts = [`${rule.field} ${fmt(v)} ${rule.op} ${operandText(rule.value)}`];
-  for (const c of rule.and ?? []) {
-    const cv = num(fields, c.field);
-    const crhs = operandValue(fields, c.value);
-    if (cv === undefined || crhs === undefined) return undefined;
-    values[c.field] = cv;
-    if (typeof c.value !== 'number') values[c.value.field] = num(fields, c.value.field)!;
-    holds = holds && compare(cv, c.op, crhs);
-    parts.push(`${c.field} ${fmt(cv)} ${c.op} ${operandText(c.value)}`);
+  if (rule.and) {
+    for (const c of rule.and) {
+      const cv = num(fields, c.field);
+      const crhs = operandValue(fields, c.value);
+      if (cv === undefined || crhs === undefined) return undefined;
+      holds = holds && compare(cv, c.op, crhs);
+    }
   }
-  return { holds, values, summary: parts.join(' and ') };
+  // Values and text are built lazily by describeThreshold: most points change nothing.
+  return { holds, values: {}, summary: '' };
 }
 
-function checkRate(rule: RateRule, item: RuleBatchItem, s: SeriesState, tUs: number): Check | undefined {
+function describeThreshold(rule: ThresholdRule, item: RuleBatchItem): Pick<Check, 'values' | 'summary'> {
+  const fields = item.point.fields;
+  const v = num(fields, rule.field)!;
+  const values: Record<string, number> = { [rule.field]: v };
+  if (typeof rule.value !== 'number') values[rule.value.field] = num(fields, rule.value.field)!;
+  const parts = [`${rule.field} ${fmt(v)} ${rule.op} ${operandText(rule.value)}`];
+  for (const c of rule.and ?? []) {
+    const cv = num(fields, c.field)!;
+    values[c.field] = cv;
+    if (typeof c.value !== 'number') values[c.value.field] = num(fields, c.value.field)!;
+    parts.push(`${c.field} ${fmt(cv)} ${c.op} ${operandText(c.value)}`);
+  }
+  return { values, summary: parts.join(' and ') };
+}
+
+function checkRate(c: Compiled, item: RuleBatchItem, s: SeriesState, tUs: number): Check | undefined {
+  const rule = c.rule as RateRule;
   const v = num(item.point.fields, rule.field);
   if (v === undefined) return undefined;
-  const windowUs = tryParseDurationMs(rule.window)! * 1_000;
+  const windowUs = c.windowUs;
   // Keep only samples inside the window; thin them so the state stays ≤ ~9 entries per series.
-  const samples = (s.samples ?? []).filter(([t]) => t >= tUs - windowUs);
+  const samples = s.samples ?? [];
+  let drop = 0;
+  while (drop < samples.length && samples[drop]![0] < tUs - windowUs) drop++;
+  if (drop) samples.splice(0, drop);
   const last = samples[samples.length - 1];
   if (!last || tUs - last[0] >= windowUs / RATE_SAMPLE_SLOTS) samples.push([tUs, v]);
   s.samples = samples;
@@ -414,31 +485,45 @@ function tagKeysToKeep(rules: readonly AlertRule[]): Set<string> {
 }
 
 function pickTags(tags: Record<string, string>, keys: Set<string>): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(tags).sort()) if (keys.has(k) && typeof tags[k] === 'string') out[k] = tags[k];
-  return Object.keys(out).length ? out : undefined;
+  let out: Record<string, string> | undefined;
+  for (const k of [...keys].sort()) if (Object.hasOwn(tags, k) && typeof tags[k] === 'string') (out ??= {})[k] = tags[k];
+  return out;
+}
+
+function sameTags(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+function clocks(clock: RuleClock): { nowMs: number; streamMs: number } {
+  return typeof clock === 'number' ? { nowMs: clock, streamMs: clock } : clock;
 }
 
 /**
- * Evaluates one batch (an empty batch is the collector's wall-clock tick).
- * Pure: the input state is not mutated.
+ * Evaluates one batch (an empty batch is the collector's clock tick) and
+ * updates `state` in place: only the records of the batch's devices change,
+ * plus absence series of silent devices. Returns the transitions and what changed.
  */
-export function evaluateRules(
-  rules: readonly AlertRule[],
-  prev: RuleEngineState,
+export function applyRules(
+  rulesIn: readonly AlertRule[] | CompiledRules,
+  state: RuleEngineState,
   batch: readonly RuleBatchItem[],
-  nowMs: number,
+  clock: RuleClock,
+  opts: { absence?: boolean } = {},
 ): EvaluateResult {
-  const state: RuleEngineState = structuredClone(prev);
-  state.startedAtMs ??= nowMs;
+  const cr = rulesIn instanceof CompiledRules ? rulesIn : new CompiledRules(rulesIn);
+  const { streamMs } = clocks(clock);
   const events: RuleEvent[] = [];
-
-  // Rules removed from the file leave no state behind.
-  const names = new Set(rules.map((r) => r.name));
-  for (const name of Object.keys(state.series)) if (!names.has(name)) delete state.series[name];
-  const series = (rule: string, key: string): SeriesState => ((state.series[rule] ??= {})[key] ??= {});
-  const keepTags = tagKeysToKeep(rules);
-  const dataRules = rules.filter((r) => r.kind !== 'absence');
+  const touched = new Set<string>();
+  let partitionTouched = false;
+  const part = state.partition;
+  if (part.startedAtMs === undefined) {
+    part.startedAtMs = streamMs;
+    partitionTouched = true;
+  }
 
   // Group by device, then timestamp order inside each device (stable for equal timestamps).
   const byDevice = new Map<string, { item: RuleBatchItem; tUs: number }[]>();
@@ -451,25 +536,40 @@ export function evaluateRules(
   }
 
   for (const [device, list] of byDevice) {
-    list.sort((a, b) => a.tUs - b.tUs);
+    if (list.length > 1) list.sort((a, b) => a.tUs - b.tUs);
+    let dev = state.devices.get(device);
+    // Rules removed from the file leave no state behind.
+    if (dev && cr.dropStale(dev)) touched.add(device);
     for (const { item, tUs } of list) {
-      const dev = state.devices[device];
-      if (dev && tUs <= dev.lastUs) continue; // late or duplicate: ignored for rule state
-      const tags = pickTags(item.point.tags ?? {}, keepTags);
-      state.devices[device] = tags ? { lastUs: tUs, seenAtMs: nowMs, tags } : { lastUs: tUs, seenAtMs: nowMs };
-      if (state.clockUs === undefined || tUs > state.clockUs) state.clockUs = tUs;
+      if (dev?.lastUs !== undefined && tUs <= dev.lastUs) continue; // late or duplicate: ignored for rule state
+      const arrivedMs = item.arrivedMs ?? streamMs;
+      const tags = pickTags(item.point.tags ?? {}, cr.keepTags);
+      if (!dev) {
+        dev = { seenAtMs: arrivedMs };
+        state.devices.set(device, dev);
+      }
+      dev.lastUs = tUs;
+      dev.seenAtMs = Math.max(dev.seenAtMs, arrivedMs);
+      dev.lagMs = Math.round(arrivedMs - tUs / 1_000);
+      if (!sameTags(dev.tags, tags)) {
+        if (tags) dev.tags = tags;
+        else delete dev.tags;
+      }
+      touched.add(device);
 
-      for (const rule of dataRules) {
+      for (const c of cr.data) {
+        const rule = c.rule as Exclude<AlertRule, AbsenceRule>;
         if (!scopeMatches(rule.scope, device, item.point.tags)) continue;
-        const s = series(rule.name, device);
+        const seriesMap = (dev.series ??= {});
+        const s = (seriesMap[rule.name] ??= {});
         const check =
           rule.kind === 'threshold'
             ? checkThreshold(rule, item, s.firing === true)
             : rule.kind === 'rate'
-              ? checkRate(rule, item, s, tUs)
+              ? checkRate(c, item, s, tUs)
               : checkHealth(rule, item);
         if (!check) continue;
-        const gap = s.lastUs !== undefined && tUs - s.lastUs > tryParseDurationMs(rule.maxGap)! * 1_000;
+        const gap = s.lastUs !== undefined && tUs - s.lastUs > c.maxGapUs;
         s.lastUs = tUs;
         if (!s.firing) {
           if (!check.holds) {
@@ -477,99 +577,187 @@ export function evaluateRules(
             continue;
           }
           if (s.pendingSinceUs === undefined || gap) s.pendingSinceUs = tUs;
-          const forMs = tryParseDurationMs(rule.for)!;
-          if (tUs - s.pendingSinceUs >= forMs * 1_000) {
+          if (tUs - s.pendingSinceUs >= c.forMs * 1_000) {
             const heldMs = (tUs - s.pendingSinceUs) / 1_000;
             s.firing = true;
             s.firedAtUs = s.pendingSinceUs;
-            s.firedAtMs = nowMs;
+            s.firedAtMs = streamMs;
             delete s.pendingSinceUs;
-            const summary = forMs > 0 ? `${check.summary} for ${formatDurationMs(heldMs)}` : check.summary;
-            events.push({ type: 'firing', alert: makeAlert(rule, device, tags, { ...check, summary }, isoUs(s.firedAtUs)) });
+            const d = rule.kind === 'threshold' ? { ...check, ...describeThreshold(rule, item) } : check;
+            const summary = c.forMs > 0 ? `${d.summary} for ${formatDurationMs(heldMs)}` : d.summary;
+            events.push({ type: 'firing', alert: makeAlert(rule, device, dev.tags, { ...d, summary }, isoUs(s.firedAtUs)) });
           }
         } else if (!check.holds) {
           const firedAt = isoUs(s.firedAtUs ?? tUs);
           delete s.firing;
           delete s.firedAtUs;
           delete s.firedAtMs;
-          events.push({ type: 'recovered', alert: makeAlert(rule, device, tags, check, firedAt, 'recovered: ') });
+          const d = rule.kind === 'threshold' ? { ...check, ...describeThreshold(rule, item) } : check;
+          events.push({ type: 'recovered', alert: makeAlert(rule, device, dev.tags, d, firedAt, 'recovered: ') });
         }
       }
     }
   }
 
-  for (const rule of rules) if (rule.kind === 'absence') evaluateAbsence(rule, state, nowMs, series, events);
-  return { state, events };
+  if (part.groups) {
+    for (const name of Object.keys(part.groups)) {
+      if (!cr.names.has(name)) {
+        delete part.groups[name];
+        partitionTouched = true;
+      }
+    }
+  }
+  for (const c of opts.absence === false ? [] : cr.absence) {
+    if (evaluateAbsence(c, state, streamMs, events, touched, byDevice)) partitionTouched = true;
+  }
+  return { state, events, touched, partitionTouched };
 }
 
+/** Pure form: the input state is not mutated (records are cloned). */
+export function evaluateRules(rules: readonly AlertRule[] | CompiledRules, prev: RuleEngineState, batch: readonly RuleBatchItem[], clock: RuleClock): EvaluateResult {
+  const state: RuleEngineState = { partition: structuredClone(prev.partition), devices: structuredClone(prev.devices) };
+  if (prev.owns) state.owns = prev.owns;
+  return applyRules(rules, state, batch, clock);
+}
+
+/**
+ * Absence for one rule. A full scan of the partition's devices; the
+ * collector calls it at most about once a second, not per point.
+ * Returns true when the partition record changed.
+ */
 function evaluateAbsence(
-  rule: AbsenceRule,
+  c: Compiled,
   state: RuleEngineState,
-  nowMs: number,
-  series: (rule: string, key: string) => SeriesState,
+  streamMs: number,
   events: RuleEvent[],
-): void {
-  const forMs = tryParseDurationMs(rule.for)!;
-  const inScope = Object.keys(state.devices)
-    .filter((d) => scopeMatches(rule.scope, d, state.devices[d]!.tags))
-    .sort();
-  const listed = rule.scope !== 'all' && 'devices' in rule.scope ? rule.scope.devices : [];
-  const startedAtMs = state.startedAtMs ?? nowMs;
+  touched: Set<string>,
+  batchDevices: Map<string, unknown>,
+): boolean {
+  const rule = c.rule as AbsenceRule;
+  const forMs = c.forMs;
+  const startedAtMs = state.partition.startedAtMs ?? streamMs;
+  const armed = (d: DeviceRuleState) => d.lastUs !== undefined && (d.lagMs ?? 0) <= forMs;
+  const owns = state.owns ?? (() => true);
 
-  // Silence in ms, the larger of data-time silence and wall-clock silence.
-  const silence = (lastUs: number | undefined, seenAtMs: number): number => {
-    const dataMs = lastUs !== undefined && state.clockUs !== undefined ? (state.clockUs - lastUs) / 1_000 : 0;
-    return Math.max(dataMs, nowMs - seenAtMs, 0);
-  };
-
-  const targets: { key: string; silentMs: number; tags: Record<string, string> | undefined }[] = [];
-  if (rule.per === 'device') {
-    const keys = [...new Set([...inScope, ...listed])].sort();
-    for (const d of keys) {
-      const dev = state.devices[d];
-      targets.push({ key: d, silentMs: silence(dev?.lastUs, dev?.seenAtMs ?? startedAtMs), tags: dev?.tags });
-    }
-  } else {
-    let lastUs: number | undefined;
-    let seenAtMs: number | undefined;
-    for (const d of inScope) {
-      const dev = state.devices[d]!;
-      if (lastUs === undefined || dev.lastUs > lastUs) lastUs = dev.lastUs;
-      if (seenAtMs === undefined || dev.seenAtMs > seenAtMs) seenAtMs = dev.seenAtMs;
-    }
-    const tags = rule.scope !== 'all' && 'group' in rule.scope ? rule.scope.group : undefined;
-    targets.push({ key: scopeLabel(rule.scope), silentMs: silence(lastUs, seenAtMs ?? startedAtMs), tags });
-  }
-
-  for (const { key, silentMs, tags } of targets) {
-    const s = series(rule.name, key);
+  const transition = (s: SeriesState, key: string, silentMs: number, tags: Record<string, string> | undefined): boolean => {
     const silent = silentMs >= forMs;
+    if (silent === (s.firing === true)) return false;
     const check = {
       values: { silent_s: Math.round(silentMs / 1_000) },
       summary: silent ? `no data for ${formatDurationMs(silentMs)} (limit ${rule.for})` : 'data arriving again',
     };
-    if (silent && !s.firing) {
+    if (silent) {
       s.firing = true;
-      s.firedAtMs = nowMs;
-      s.firedAtUs = Math.round((nowMs - silentMs) * 1_000);
+      s.firedAtMs = streamMs;
+      s.firedAtUs = Math.round((streamMs - silentMs) * 1_000);
       events.push({ type: 'firing', alert: makeAlert(rule, key, tags, check, isoUs(s.firedAtUs)) });
-    } else if (!silent && s.firing) {
-      const firedAt = isoUs(s.firedAtUs ?? nowMs * 1_000);
+    } else {
+      const firedAt = isoUs(s.firedAtUs ?? streamMs * 1_000);
       delete s.firing;
       delete s.firedAtUs;
       delete s.firedAtMs;
       events.push({ type: 'recovered', alert: makeAlert(rule, key, tags, check, firedAt, 'recovered: ') });
     }
+    return true;
+  };
+
+  if (rule.per === 'device') {
+    const listed = rule.scope !== 'all' && 'devices' in rule.scope ? rule.scope.devices : [];
+    for (const d of listed) {
+      if (!state.devices.has(d) && owns(d)) state.devices.set(d, { seenAtMs: startedAtMs });
+    }
+    for (const [device, dev] of state.devices) {
+      const s = dev.series?.[rule.name];
+      // Fast path: a device seen in this very batch is not silent, and has nothing to recover unless it fired.
+      if (batchDevices.has(device) && !s?.firing) continue;
+      if (!scopeMatches(rule.scope, device, dev.tags)) continue;
+      const neverSeen = dev.lastUs === undefined;
+      if (neverSeen ? !listed.includes(device) : !armed(dev)) {
+        // Backfill (not live) while firing: the device is reporting again, just late data.
+        if (s?.firing && !neverSeen && transition(s, device, 0, dev.tags)) touched.add(device);
+        continue;
+      }
+      const silentMs = Math.max(0, streamMs - dev.seenAtMs);
+      if (!s && silentMs < forMs) continue;
+      const series = ((dev.series ??= {})[rule.name] ??= {});
+      if (transition(series, device, silentMs, dev.tags)) touched.add(device);
+    }
+    return false;
+  }
+
+  let newest: number | undefined;
+  for (const [device, dev] of state.devices) {
+    if (!armed(dev) || !scopeMatches(rule.scope, device, dev.tags)) continue;
+    if (newest === undefined || dev.seenAtMs > newest) newest = dev.seenAtMs;
+  }
+  const groups = (state.partition.groups ??= {});
+  const key = scopeLabel(rule.scope);
+  const s = groups[rule.name]?.[key];
+  if (newest === undefined && !s?.firing) return false; // nothing of this group lives in this partition
+  const series = ((groups[rule.name] ??= {})[key] ??= {});
+  const tags = rule.scope !== 'all' && 'group' in rule.scope ? rule.scope.group : undefined;
+  return transition(series, key, newest === undefined ? 0 : Math.max(0, streamMs - newest), tags);
+}
+
+/** A validated rule list with durations parsed once. */
+export class CompiledRules {
+  readonly data: Compiled[];
+  readonly absence: Compiled[];
+  readonly keepTags: Set<string>;
+  readonly names: Set<string>;
+  constructor(readonly rules: readonly AlertRule[]) {
+    const all = rules.map(compile);
+    this.data = all.filter((c) => c.rule.kind !== 'absence');
+    this.absence = all.filter((c) => c.rule.kind === 'absence');
+    this.keepTags = tagKeysToKeep(rules);
+    this.names = new Set(rules.map((r) => r.name));
+  }
+  /** Drops series of rules no longer in the file from a record; true when something was removed. */
+  dropStale(dev: DeviceRuleState): boolean {
+    if (!dev.series) return false;
+    let changed = false;
+    for (const name of Object.keys(dev.series)) {
+      if (!this.names.has(name)) {
+        delete dev.series[name];
+        changed = true;
+      }
+    }
+    return changed;
   }
 }
 
-/** Binds a validated rule list; `evaluate` has the signature the collector calls. */
+/**
+ * A device whose record is being dropped (silent past the prune limit, or
+ * evicted by the per-partition bound): every firing series recovers, so no
+ * incident stays open for a device the engine no longer tracks.
+ */
+export function retireDevice(rulesIn: readonly AlertRule[] | CompiledRules, device: string, dev: DeviceRuleState, reason: string): RuleEvent[] {
+  const cr = rulesIn instanceof CompiledRules ? rulesIn : new CompiledRules(rulesIn);
+  const events: RuleEvent[] = [];
+  for (const c of [...cr.data, ...cr.absence]) {
+    const s = dev.series?.[c.rule.name];
+    if (!s?.firing) continue;
+    events.push({
+      type: 'recovered',
+      alert: makeAlert(c.rule, device, dev.tags, { values: {}, summary: reason }, isoUs(s.firedAtUs ?? (dev.lastUs ?? 0)), 'recovered: '),
+    });
+  }
+  return events;
+}
+
+/** Binds a validated rule list; the collector calls `apply` with its in-memory partition state. */
 export function createRuleEngine(rules: readonly AlertRule[]) {
+  const compiled = new CompiledRules(rules);
   return {
     rules,
+    compiled,
     initialState: initialRuleEngineState,
-    evaluate: (state: RuleEngineState, batch: readonly RuleBatchItem[], nowMs: number): EvaluateResult =>
-      evaluateRules(rules, state, batch, nowMs),
+    /** In place (the collector). */
+    apply: (state: RuleEngineState, batch: readonly RuleBatchItem[], clock: RuleClock, opts?: { absence?: boolean }): EvaluateResult =>
+      applyRules(compiled, state, batch, clock, opts),
+    retire: (device: string, dev: DeviceRuleState, reason: string): RuleEvent[] => retireDevice(compiled, device, dev, reason),
+    /** Pure (tests). */
+    evaluate: (state: RuleEngineState, batch: readonly RuleBatchItem[], clock: RuleClock): EvaluateResult => evaluateRules(compiled, state, batch, clock),
   };
 }
 export type RuleEngine = ReturnType<typeof createRuleEngine>;

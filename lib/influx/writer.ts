@@ -1,11 +1,24 @@
 /**
- * Writes line protocol to InfluxDB 2 through @influxdata/influxdb-client:
- * batches of INFLUX_WRITE_BATCH lines, gzip, ns precision. The client's own
- * retry buffer is turned off (maxRetries 0): the collector must know whether a
- * write landed before it acks the JetStream messages, and retries belong to
- * Temporal's retry policy where they are visible.
+ * Writes line protocol to InfluxDB 2 (`POST /api/v2/write`, ns precision,
+ * gzip) and classifies every answer. No retry buffer of its own: the
+ * collector must know whether a write landed before it acks the JetStream
+ * messages, and retries belong to the collector/Temporal where they are visible.
+ *
+ * The taxonomy (one owner: `classifyInfluxError`), per InfluxDB answer:
+ * | answer                               | kind        | the collector…                                         |
+ * | 2xx                                  | —           | acks                                                   |
+ * | 400 `invalid` (unparsable line), 422 (partial write: type conflict, beyond retention) | `data` | bisects to the offending lines, dead-letters only those |
+ * | 413 request too large                | `too-large` | splits the write; a single line that is still too large is `data` |
+ * | 401, 403                             | `auth`      | holds the backlog, raises an operational alert, retries |
+ * | 404 (bucket or org not found)        | `not-found` | same                                                   |
+ * | other 4xx                            | `config`    | same                                                   |
+ * | 408, 429, 5xx, timeouts, refused     | `transient` | retries forever with backoff; never dead-letters        |
  */
-import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+
+const gzip = promisify(gzipCb);
 
 export interface InfluxTarget {
   url: string;
@@ -13,65 +26,97 @@ export interface InfluxTarget {
   org: string;
   bucket: string;
   timeoutMs?: number;
+  /** Where the token came from; re-read after a 401/403 so a rotated token is picked up without a restart. */
+  tokenFile?: string;
 }
 
-/** 4xx from InfluxDB (other than 429): the data itself is bad; retrying cannot help. */
-export class InfluxPermanentError extends Error {
-  override name = 'InfluxPermanentError';
+export const INFLUX_FAILURE_KINDS = ['data', 'too-large', 'auth', 'not-found', 'config', 'transient'] as const;
+export type InfluxFailureKind = (typeof INFLUX_FAILURE_KINDS)[number];
+
+/** A failed write, classified. `kind` decides what the collector does (see the table above). */
+export class InfluxWriteError extends Error {
+  override name = 'InfluxWriteError';
   constructor(
-    readonly status: number,
-    message: string,
+    readonly kind: InfluxFailureKind,
+    readonly status: number | undefined,
+    readonly body: string,
     options?: { cause?: unknown },
   ) {
-    super(`InfluxDB rejected the write (${status}): ${message}`, options);
+    super(`InfluxDB write failed (${status ?? 'no answer'}, ${kind}): ${body}`, options);
   }
+  /** About the data itself (only the offending lines may be dead-lettered). */
+  get aboutData(): boolean {
+    return this.kind === 'data';
+  }
+}
+
+/** Classifies an HTTP answer (status + body) or a network failure. */
+export function classifyInfluxError(status: number | undefined, body: string, cause?: unknown): InfluxWriteError {
+  let kind: InfluxFailureKind;
+  if (status === undefined) kind = 'transient';
+  else if (status === 400 || status === 422) kind = 'data';
+  else if (status === 413) kind = 'too-large';
+  else if (status === 401 || status === 403) kind = 'auth';
+  else if (status === 404) kind = 'not-found';
+  else if (status === 408 || status === 429 || status >= 500) kind = 'transient';
+  else if (status >= 400) kind = 'config';
+  else kind = 'transient';
+  return new InfluxWriteError(kind, status, body.slice(0, 2_000), cause === undefined ? undefined : { cause });
+}
+
+/** Lines InfluxDB named as unparsable in a 400 body (`unable to parse '<line>': reason`). */
+export function namedBadLines(body: string): string[] {
+  const out: string[] = [];
+  for (const m of body.matchAll(/unable to parse '((?:[^'\\]|\\.)*)': /g)) out.push(m[1]!);
+  return out;
 }
 
 export class InfluxWriter {
-  private readonly db: InfluxDB;
+  private token: string;
   constructor(
     readonly target: InfluxTarget,
-    private readonly batchLines = 5_000,
+    readonly batchLines = 5_000,
   ) {
-    this.db = new InfluxDB({ url: target.url, token: target.token, timeout: target.timeoutMs ?? 30_000 });
+    this.token = target.token;
   }
 
-  private api(): WriteApi {
-    return this.db.getWriteApi(this.target.org, this.target.bucket, 'ns', {
-      batchSize: this.batchLines + 1, // flush explicitly
-      flushInterval: 0,
-      maxRetries: 0,
-      gzipThreshold: 1_000,
-      maxBufferLines: this.batchLines * 4,
-      writeFailed: () => {
-        /* surfaced through flush()'s rejection */
-      },
-    });
+  /** One request: resolves when InfluxDB answered 2xx, else throws InfluxWriteError. */
+  async writeRequest(lines: readonly string[]): Promise<void> {
+    const body = await gzip(Buffer.from(lines.join('\n')), { level: 1 });
+    const url = `${this.target.url}/api/v2/write?org=${encodeURIComponent(this.target.org)}&bucket=${encodeURIComponent(this.target.bucket)}&precision=ns`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { Authorization: `Token ${this.token}`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Encoding': 'gzip' },
+        body,
+        signal: AbortSignal.timeout(this.target.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      throw classifyInfluxError(undefined, (err as Error).message ?? String(err), err);
+    }
+    if (res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      return;
+    }
+    const text = await res.text().catch(() => '');
+    const e = classifyInfluxError(res.status, text || res.statusText);
+    if (e.kind === 'auth') this.reloadToken();
+    throw e;
   }
 
   /**
-   * Writes all lines in chunks of `batchLines`, two requests in flight (InfluxDB
-   * parses one while the next is on the wire); resolves only when every chunk
-   * was accepted. Order between chunks does not matter: points are keyed by
-   * series and timestamp.
+   * Writes all lines in chunks of `batchLines`, `concurrency` requests in
+   * flight (InfluxDB parses one while the next is on the wire); resolves only
+   * when every chunk was accepted. Order between chunks does not matter:
+   * points are keyed by series and timestamp.
    */
-  async write(lines: string[], concurrency = 2): Promise<void> {
-    const chunks: string[][] = [];
+  async write(lines: readonly string[], concurrency = 2): Promise<void> {
+    const chunks: (readonly string[])[] = [];
     for (let i = 0; i < lines.length; i += this.batchLines) chunks.push(lines.slice(i, i + this.batchLines));
     let next = 0;
     const run = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++]!;
-        const api = this.api();
-        api.writeRecords(chunk);
-        try {
-          await api.flush();
-        } catch (err) {
-          throw classifyInfluxError(err);
-        } finally {
-          await api.close().catch(() => {});
-        }
-      }
+      while (next < chunks.length) await this.writeRequest(chunks[next++]!);
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, run));
   }
@@ -85,10 +130,14 @@ export class InfluxWriter {
       return false;
     }
   }
-}
 
-export function classifyInfluxError(err: unknown): Error {
-  if (err instanceof HttpError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 429 && err.statusCode !== 408)
-    return new InfluxPermanentError(err.statusCode, err.body || err.message, { cause: err });
-  return err instanceof Error ? err : new Error(String(err));
+  private reloadToken(): void {
+    if (!this.target.tokenFile) return;
+    try {
+      const t = readFileSync(this.target.tokenFile, 'utf8').trim();
+      if (t) this.token = t;
+    } catch {
+      /* keep the old token; the auth error is what the operator sees */
+    }
+  }
 }

@@ -23,10 +23,19 @@ import { collectorWorkflowId } from '../temporal-names.ts';
 
 export type StreamConfig = Pick<
   Config,
-  'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'MAX_DELIVER' | 'STREAM_REPLICAS'
+  'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'STREAM_REPLICAS'
 >;
 
 export const DUPLICATE_WINDOW_MS = 120_000;
+/**
+ * The stream's max_msg_size (headers + payload). Batches are cut below
+ * min(this, the server's max_payload) − headroom (`messageByteLimit`), so a
+ * batch the server accepts on the wire is never refused by the stream. The
+ * local stack's nats-server runs with max_payload 8 MB (≥ this) so this is the
+ * binding limit there; against a server with the default 1 MiB max_payload
+ * batches are simply cut smaller.
+ */
+export const STREAM_MAX_MSG_BYTES = 4 * 1024 * 1024;
 export const STATE_BUCKET = 'collector_state';
 
 export function dlqStreamName(cfg: Pick<Config, 'STREAM_NAME'>): string {
@@ -39,6 +48,18 @@ export function consumerName(partition: number): string {
   return collectorWorkflowId(partition);
 }
 
+/**
+ * Largest message (headers included) this connection may publish to the
+ * telemetry stream: the server's max_payload, read from its INFO (never
+ * assumed), capped by STREAM_MAX_MSG_BYTES.
+ */
+export function messageByteLimit(nc: Pick<NatsConnection, 'info'>): number {
+  const maxPayload = nc.info?.max_payload;
+  if (typeof maxPayload !== 'number' || !(maxPayload > 0))
+    throw new Error('the NATS server did not announce max_payload in its INFO; cannot size batches (is the connection open?)');
+  return Math.min(maxPayload, STREAM_MAX_MSG_BYTES);
+}
+
 export async function connectNats(url: string, name = 'telemetry-stack'): Promise<NatsConnection> {
   return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
 }
@@ -49,9 +70,9 @@ export async function connectNats(url: string, name = 'telemetry-stack'): Promis
  *
  * Consumers use max_deliver = -1 on purpose: a bounded max_deliver silently
  * stops redelivering a batch after N attempts, so an InfluxDB outage longer
- * than N × ack_wait would lose data. Poison batches are instead detected by
- * the collector (decode/validation failures, InfluxDB 4xx, or more than
- * MAX_DELIVER deliveries while InfluxDB is healthy) and moved to the DLQ.
+ * than N × ack_wait would lose data. Only data is poison: the collector moves
+ * undecodable batches, and the lines InfluxDB rejects by content, to the DLQ;
+ * every other failure holds the backlog and retries.
  */
 export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): Promise<void> {
   const subjects = [`${cfg.SUBJECT_PREFIX}.*`];
@@ -66,7 +87,7 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     discard: DiscardPolicy.New,
     max_msgs: cfg.QUEUE_SIZE,
     max_bytes: cfg.QUEUE_MAX_BYTES,
-    max_msg_size: 4 * 1024 * 1024,
+    max_msg_size: STREAM_MAX_MSG_BYTES,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     num_replicas: cfg.STREAM_REPLICAS,
   };

@@ -14,6 +14,8 @@ import {
   type RuleEngineState,
   type RuleEvent,
   type HealthInfo,
+  ruleStateToJson,
+  ruleStateFromJson,
 } from '../../../lib/alerts/rules.ts';
 
 const T0 = Date.UTC(2024, 0, 31, 12, 0, 0);
@@ -197,7 +199,7 @@ describe('threshold with for:', () => {
     // A late cold point (ts 4) and a duplicate of ts 10 must neither recover nor re-open.
     const late = run(rs, [{ batch: [item('g', 4, { temperature_c: 20 }), item('g', 10, { temperature_c: 20 })], nowSec: 12 }], first.state);
     assert.deepEqual(late.events, []);
-    assert.deepEqual(late.state.series, first.state.series);
+    assert.deepEqual(ruleStateToJson(late.state), ruleStateToJson(first.state));
     const next = run(rs, [{ batch: [item('g', 11, { temperature_c: 20 })] }], late.state);
     assert.deepEqual(next.events.map((e) => e.type), ['recovered']);
   });
@@ -220,7 +222,7 @@ describe('rate, health, absence, scope', () => {
     const { events, state } = run(rules(rising), series('g', 0, 180, (s) => ({ temperature_c: 50 + (3 * s) / 60 })));
     assert.deepEqual(events.map((e) => [e.type, e.sec]), [['firing', 60]]);
     assert.ok(Math.abs(events[0]!.alert.values.temperature_c_rate_per_min! - 3) < 0.01);
-    assert.ok(state.series['temp-rising']!.g!.samples!.length <= 10, 'rate state stays bounded');
+    assert.ok(state.devices.get('g')!.series!['temp-rising']!.samples!.length <= 10, 'rate state stays bounded');
     const slow = run(rules(rising), series('g', 0, 300, (s) => ({ temperature_c: 50 + s / 60 })));
     assert.deepEqual(slow.events, []);
     // Rises then plateaus: recovers once the window no longer sees a fast climb.
@@ -242,19 +244,55 @@ describe('rate, health, absence, scope', () => {
     assert.deepEqual(run(rules({ ...rule, atLeast: 'degraded' }), steps(deg)).events.map((e) => e.sec), [10]);
   });
 
-  test('dead-man fires on data time when other devices move on', () => {
+  test('dead-man: a replayed backlog pages nobody (stream clock), though data time moves on', () => {
     const rule = { name: 'no-data', kind: 'absence', severity: 'critical', for: '2m' };
     const steps = [];
     for (let s = 0; s <= 200; s += 10) {
       const batch = [item('a', s, { temperature_c: 50 })];
       if (s <= 10) batch.push(item('b', s, { temperature_c: 50 }));
-      // Replay: the wall clock barely moves (0.1 s per batch), so only data time can see the silence.
+      // Replay: the stream clock barely moves (0.1 s per batch) while data time covers 200 s.
       steps.push({ batch, nowSec: s / 100 });
     }
-    const { events } = run(rules(rule), steps);
-    assert.deepEqual(events.map((e) => [e.type, e.alert.device]), [['firing', 'b']]);
-    assert.equal(events[0]!.alert.values.silent_s, 120);
-    assert.match(events[0]!.alert.summary, /no data for 2m/);
+    assert.deepEqual(run(rules(rule), steps).events, []);
+  });
+
+  test('dead-man: a stalled collector (stream clock frozen) pages nobody; silence counts once the backlog is read', () => {
+    const rule = rules({ name: 'no-data', kind: 'absence', severity: 'critical', for: '2m' });
+    let state = initialRuleEngineState();
+    const at = (sec: number, streamSec: number, batch: RuleBatchItem[]) => {
+      const out = evaluateRules(rule, state, batch, { nowMs: T0 + sec * 1_000, streamMs: T0 + streamSec * 1_000 });
+      state = out.state;
+      return out.events;
+    };
+    assert.deepEqual(at(0, 0, [item('a', 0, { t: 1 }), item('b', 0, { t: 1 })]), []);
+    // 10 minutes of wall time pass while the collector is stuck at stream time 1 s.
+    assert.deepEqual(at(600, 1, []), []);
+    // The backlog drains: a and b both report in the queued messages (published at 10..600 s).
+    const backlog: RuleBatchItem[] = [];
+    for (let s = 10; s <= 600; s += 10) backlog.push({ ...item('a', s, { t: 1 }), arrivedMs: T0 + s * 1_000 }, { ...item('b', s, { t: 1 }), arrivedMs: T0 + s * 1_000 });
+    assert.deepEqual(at(601, 600, backlog), []);
+    // Caught up (stream clock = now): b stops, a goes on → only b pages, two minutes after its last data arrived.
+    assert.deepEqual(at(700, 700, [{ ...item('a', 700, { t: 1 }), arrivedMs: T0 + 700_000 }]), []);
+    const ev = at(721, 721, [{ ...item('a', 721, { t: 1 }), arrivedMs: T0 + 721_000 }]);
+    assert.deepEqual(ev.map((e) => [e.type, e.alert.device, e.alert.values.silent_s]), [['firing', 'b', 121]]);
+  });
+
+  test('dead-man: historical data (older than the window when it arrives) never arms; live data does', () => {
+    const rule = rules({ name: 'no-data', kind: 'absence', severity: 'critical', for: '2m' });
+    let state = initialRuleEngineState();
+    const monthsAgo = -90 * 86_400;
+    const old: RuleBatchItem[] = [];
+    for (let s = 0; s < 600; s++) old.push({ ...item('hist', monthsAgo + s, { t: 1 }), arrivedMs: T0 });
+    let out = evaluateRules(rule, state, old, T0);
+    state = out.state;
+    assert.deepEqual(out.events, []);
+    out = evaluateRules(rule, state, [], T0 + 3_600_000);
+    assert.deepEqual(out.events, [], 'an hour later: still no page for the backfilled device');
+    state = out.state;
+    // The same device then reports live, and stops: paged.
+    state = evaluateRules(rule, state, [{ ...item('hist', 3_600, { t: 1 }), arrivedMs: T0 + 3_600_000 }], T0 + 3_600_000).state;
+    out = evaluateRules(rule, state, [], T0 + 3_600_000 + 121_000);
+    assert.deepEqual(out.events.map((e) => [e.type, e.alert.device]), [['firing', 'hist']]);
   });
 
   test('dead-man fires via the wall-clock tick, once, and recovers when data returns', () => {
@@ -312,9 +350,9 @@ describe('rule state', () => {
 
   test('evaluate does not mutate its input state', () => {
     const { state } = run(allRules, series('g', 0, 10, () => ({ temperature_c: 90 })));
-    const frozen = JSON.stringify(state);
+    const frozen = JSON.stringify(ruleStateToJson(state));
     evaluateRules(allRules, state, [item('g', 11, { temperature_c: 10 })], T0 + 11_000);
-    assert.equal(JSON.stringify(state), frozen);
+    assert.equal(JSON.stringify(ruleStateToJson(state)), frozen);
   });
 
   test('JSON round-trip of the state mid-episode gives the same result as an uninterrupted run (property)', () => {
@@ -355,13 +393,13 @@ describe('rule state', () => {
           a = ra.state;
           evA.push(...ra.events);
           // "Worker restart": the state goes through JSON (workflow history) before every batch.
-          const restored = JSON.parse(JSON.stringify(b)) as RuleEngineState;
+          const restored = ruleStateFromJson(JSON.parse(JSON.stringify(ruleStateToJson(b))));
           const rb = engine.evaluate(restored, step.batch, T0 + step.nowSec * 1_000);
           b = rb.state;
           evB.push(...rb.events);
         }
         assert.deepEqual(evB, evA);
-        assert.deepEqual(JSON.parse(JSON.stringify(b)), JSON.parse(JSON.stringify(a)));
+        assert.deepEqual(JSON.parse(JSON.stringify(ruleStateToJson(b))), JSON.parse(JSON.stringify(ruleStateToJson(a))));
         // Firing and recovery alternate per device × rule.
         const open = new Map<string, boolean>();
         for (const e of evA) {
@@ -376,8 +414,9 @@ describe('rule state', () => {
 
   test('state of rules removed from the file is dropped', () => {
     const { state } = run(allRules, series('g', 0, 10, () => ({ temperature_c: 90 })));
-    assert.ok(state.series['gpu-temp-high']);
-    const out = evaluateRules(allRules.filter((r) => r.name !== 'gpu-temp-high'), state, [], T0 + 11_000);
-    assert.equal(out.state.series['gpu-temp-high'], undefined);
+    assert.ok(state.devices.get('g')!.series!['gpu-temp-high']);
+    const out = evaluateRules(allRules.filter((r) => r.name !== 'gpu-temp-high'), state, [item('g', 11, { temperature_c: 90 })], T0 + 11_000);
+    assert.equal(out.state.devices.get('g')!.series!['gpu-temp-high'], undefined);
+    assert.ok(out.touched.has('g'), 'the changed record is reported for persisting');
   });
 });
