@@ -20,11 +20,14 @@ import { deviceRoutes } from './routes/devices.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { slackInteractions } from './slack/interactions.ts';
 import type { Config } from '../lib/config.ts';
+import { timeRangeFromConfig, type TimeRangeOptions } from '../lib/parse/index.ts';
 
 export type ApiConfig = Pick<
   Config,
   'NODE_ENV' | 'API_KEYS' | 'CORS_ORIGINS' | 'RATE_LIMIT_PER_MIN' | 'BODY_LIMIT_BYTES' | 'SLACK_SIGNING_SECRET'
->;
+> &
+  // Accepted point timestamps (POST /v1/telemetry); unset → the config defaults (1970 … now + 1 day).
+  Partial<Pick<Config, 'INGEST_MIN_TIME' | 'INGEST_MAX_FUTURE_S'>>;
 
 export interface BuildAppInput {
   cfg: ApiConfig;
@@ -105,7 +108,7 @@ export async function buildApp(input: BuildAppInput): Promise<FastifyInstance> {
     return reply.header('content-type', register.contentType).send(await register.metrics());
   });
 
-  const ctx = { keys, services, heartbeatMs: input.heartbeatMs ?? 15_000 } satisfies RouteContext;
+  const ctx = { keys, services, heartbeatMs: input.heartbeatMs ?? 15_000, timeRange: timeRangeFromConfig(cfg) } satisfies RouteContext;
   await app.register(telemetryRoutes, ctx);
   await app.register(streamRoutes, ctx);
   await app.register(deviceRoutes, ctx);
@@ -128,4 +131,6 @@ export interface RouteContext {
   keys: ApiKey[];
   services: ApiServices;
   heartbeatMs: number;
+  /** Accepted point timestamps for ingestion (INGEST_MIN_TIME, INGEST_MAX_FUTURE_S); the upper bound moves with the clock. */
+  timeRange: TimeRangeOptions;
 }

@@ -1,9 +1,12 @@
 /**
  * What `POST /v1/telemetry` accepts: JSON (validated by zod) or InfluxDB line
  * protocol (`text/plain`). Both become Points; nothing is published unless the
- * whole body is valid, so a 400 never leaves a partial write behind.
+ * whole body is valid, so a 400 never leaves a partial write behind. Valid
+ * includes the timestamp range (INGEST_MIN_TIME … now + INGEST_MAX_FUTURE_S):
+ * a point InfluxDB cannot store would otherwise dead-letter its whole batch.
  */
 import { z } from 'zod';
+import { TimeRange } from '../lib/parse/index.ts';
 import type { Point } from '../lib/point.ts';
 
 const NS_RE = /^\d{1,19}$/;
@@ -47,6 +50,16 @@ export function bodyToPoints(body: TelemetryBody): Point[] {
   return body.points.map((p) => ({ device: p.device, ts: toNs(p.ts), tags: p.tags, fields: p.fields }));
 }
 
+/** Points whose timestamp is outside `range`, as issues naming the point (`points.<i>.ts`); empty when all are inside. */
+export function timestampIssues(points: Point[], range: TimeRange): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const bad = range.check(points[i]!.ts);
+    if (bad !== undefined) issues.push({ path: `points.${i}.ts`, message: bad });
+  }
+  return issues;
+}
+
 export class LineProtocolError extends Error {
   override name = 'LineProtocolError';
   constructor(
@@ -87,10 +100,11 @@ const LP_NUMBER_RE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+
  * InfluxDB line protocol → Points. Measurement must be `gpu`; the device comes
  * from the `device` tag (else gpu_uuid, else host+gpu_index). Numeric fields
  * only (`41`, `41.5`, `41i`, `41u`); timestamps in ns (required: a point
- * without one would get the server's clock and break idempotent re-sends).
+ * without one would get the server's clock and break idempotent re-sends),
+ * inside `range`.
  * Throws LineProtocolError naming the line.
  */
-export function parseLineProtocol(text: string): Point[] {
+export function parseLineProtocol(text: string, range: TimeRange = new TimeRange()): Point[] {
   const points: Point[] = [];
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
@@ -116,6 +130,8 @@ export function parseLineProtocol(text: string): Point[] {
       fields[unescape(k)] = num;
     }
     if (!/^\d{1,19}$/.test(tsPart)) throw new LineProtocolError(n + 1, `timestamp must be integer nanoseconds, got "${tsPart}"`);
+    const outOfRange = range.check(tsPart);
+    if (outOfRange !== undefined) throw new LineProtocolError(n + 1, outOfRange);
     const device = tags.device ?? tags.gpu_uuid ?? (tags.host && tags.gpu_index ? `${tags.host}:${tags.gpu_index}` : undefined);
     if (!device) throw new LineProtocolError(n + 1, 'no device identity: add a device, gpu_uuid, or host+gpu_index tag');
     delete tags.device;

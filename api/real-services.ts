@@ -5,7 +5,7 @@ import type { Config } from '../lib/config.ts';
 import { InfluxReader } from '../lib/influx/query.ts';
 import { decodeBatch } from '../lib/stream/codec.ts';
 import { publishPoints } from '../lib/stream/ingest.ts';
-import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
+import { connectNats, ensureTopology, messageByteLimit } from '../lib/stream/jetstream.ts';
 import type { StackEndpoints } from '../infra/stack/stack.ts';
 import { createAlertsService, type AuditReader } from './alerts-service.ts';
 import type { ApiServices } from './services.ts';
@@ -37,6 +37,8 @@ export async function createRealServices(
             subjectPrefix: cfg.SUBJECT_PREFIX,
             partitions: cfg.PARTITIONS_PER_TOPIC,
             batchPoints: cfg.BATCH_POINTS,
+            // Read per request: after a reconnect the server (and its max_payload) may differ.
+            maxMessageBytes: messageByteLimit(nc),
             policy: {
               attempts: cfg.PUBLISH_ATTEMPTS_HTTP,
               backoffFactor: cfg.BACKOFF_FACTOR,

@@ -4,7 +4,7 @@
  * library functions; machine-readable output is one JSON object on the last
  * line (`--json`).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../lib/config.ts';
@@ -13,8 +13,9 @@ import { writeSample } from '../lib/sample/generate-sample.ts';
 import { BinaryNotFoundError } from '../infra/stack/binaries.ts';
 import { StackNotRunningError } from '../infra/stack/endpoints.ts';
 import { down, runUp, status, upDetached } from './stack-commands.ts';
-import { runIngest, runParse, runScrape, type ParseCliOptions } from './ingest-commands.ts';
+import { CliOptionError, runIngest, runParse, runScrape, type ParseCliOptions } from './ingest-commands.ts';
 import { reader, withAlerts } from './query-commands.ts';
+import { registerDlqCommands } from './dlq-commands.ts';
 
 let cfgCache: Config | undefined;
 const cfg = () => (cfgCache ??= loadConfig());
@@ -22,12 +23,13 @@ const printJson = (o: unknown) => console.log(JSON.stringify(o));
 
 function parseOpts(cmd: Command): Command {
   return cmd
-    .option('--host <host>', 'host name qualifying device ids (when the file has none)')
-    .option('--device <id>', 'device id for files with no device column')
+    .option('--host <host>', 'host: always the host tag; qualifies bus-id/index/model/file-name device ids (<host>/gpu0)')
+    .option('--device <id>', 'device id: names the device when rows have no uuid/bus id/index; else <id>/<per-GPU id>')
     .addOption(new Option('--format <format>', 'skip format detection').choices([...FORMATS]))
     .option('--tz <zone>', 'IANA time zone of timestamps without an offset (default INGEST_TIMEZONE, UTC)')
     .option('--columns <list>', 'comma-separated column names for noheader CSV')
-    .option('--interval <ms>', 'sample interval for dmon logs without timestamps');
+    .option('--interval <ms>', 'sample interval for dmon logs without timestamps')
+    .option('--base-time <time>', 'base time for dmon/DCGM files without timestamps: ISO 8601 with offset or epoch ms (default: the file mtime; stdin: now, warned)');
 }
 
 const program = new Command()
@@ -59,6 +61,8 @@ program
         // The sample ends "now" (aligned to 10 minutes so a restart in the same window is deduplicated).
         const end = Math.floor(Date.now() / 600_000) * 600_000;
         await writeSample(file, { gpus: 4, samples: 600, startMs: end - 600_000, seed: 7, fault: { gpu: 2, start: 300, length: 90 } });
+        // The mtime is part of the options fingerprint (base time): pin it to the window too.
+        utimesSync(file, end / 1000, end / 1000);
         const r = await runIngest(c, [file], { progress: true });
         console.log(`replayed ${file}: ${r.points} points (${r.duplicates} duplicates suppressed) in ${r.elapsed_s}s`);
         console.log('Try: telemetry-stack query count · telemetry-stack alerts list · open the Temporal UI');
@@ -93,13 +97,41 @@ parseOpts(
     .description('parse files (CSV, dmon, DCGM text; globs; - for stdin) and publish them to JetStream')
     .argument('<files...>')
     .option('--json', 'one JSON summary object on the last line')
-    .option('--no-progress', 'no progress bar'),
-).action(async (files: string[], o: ParseCliOptions & { json?: boolean; progress: boolean }) => {
+    .option('--no-progress', 'no progress bar')
+    .option('--force', 'publish again even if already ingested with the same options (fresh message ids; InfluxDB overwrites identical points)'),
+).action(async (files: string[], o: ParseCliOptions & { json?: boolean; progress: boolean; force?: boolean }) => {
   const r = await runIngest(cfg(), files, o);
-  const out = { rows: r.rows, points: r.points, rejected: r.rejected, rejections: r.rejections, duplicates: r.duplicates, elapsed_s: r.elapsed_s, points_per_s: r.points_per_s, files: r.files.map((f) => ({ file: f.file, format: f.format, identity: f.identity, warnings: f.warnings, points: f.points })) };
+  const out = {
+    rows: r.rows,
+    points: r.points,
+    rejected: r.rejected,
+    rejections: r.rejections,
+    duplicates: r.duplicates,
+    published: r.published,
+    alreadyIngested: r.alreadyIngested,
+    elapsed_s: r.elapsed_s,
+    points_per_s: r.points_per_s,
+    files: r.files.map((f) => ({
+      file: f.file,
+      format: f.format,
+      identity: f.identity,
+      identities: f.identities,
+      warnings: f.warnings,
+      points: f.points,
+      published: f.published,
+      duplicates: f.duplicates,
+      alreadyIngested: f.alreadyIngested,
+      forced: f.forced,
+      fingerprint: f.fingerprint,
+      timeSource: f.timeSource,
+      baseTime: f.baseTime,
+      ...(f.notice ? { notice: f.notice } : {}),
+    })),
+  };
   if (!o.json) {
     for (const f of r.files) {
-      console.error(`${f.file}: ${f.format}, ${f.rows} rows → ${f.points} points, ${f.rejected} rejected, ${f.duplicates} duplicates, device id from ${f.identity}`);
+      console.error(`${f.file}: ${f.format}, ${f.rows} rows → ${f.points} points, ${f.rejected} rejected, ${f.published} published, ${f.duplicates} duplicates, device id from ${f.identity}`);
+      if (f.notice) console.error(`  ${f.notice}`);
       for (const w of f.warnings) console.error(`  warning: ${w}`);
     }
     for (const rej of r.rejections.slice(0, 20)) console.error(`  rejected ${rej.file}:${rej.line}${rej.column ? ` [${rej.column}]` : ''}: ${rej.reason}`);
@@ -117,7 +149,7 @@ parseOpts(
     .option('--points', 'print each normalised point as one JSON line'),
 ).action(async (file: string, o: ParseCliOptions & { json?: boolean; points?: boolean }) => {
   const s = await runParse(cfg(), file, o, (l) => process.stdout.write(l + '\n'));
-  const out = { rows: s.rows, points: s.points, rejected: s.rejected, rejections: s.rejections, duplicates: s.duplicates, elapsed_s: s.elapsed_s, points_per_s: s.points_per_s, format: s.format, identity: s.identity, warnings: s.warnings };
+  const out = { rows: s.rows, points: s.points, rejected: s.rejected, rejections: s.rejections, duplicates: s.duplicates, elapsed_s: s.elapsed_s, points_per_s: s.points_per_s, format: s.format, identity: s.identity, identities: s.identities, timeSource: s.timeSource, baseTime: s.baseTime, fingerprint: s.fingerprint, warnings: s.warnings };
   if (o.json || o.points) printJson(out);
   else {
     console.log(`${file}: ${s.format}, ${s.rows} rows → ${s.points} points, ${s.rejected} rejected; device id from ${s.identity}`);
@@ -223,6 +255,8 @@ alerts
     console.log('resolve sent');
   });
 
+registerDlqCommands(program, cfg);
+
 program
   .command('sample')
   .description('write a seeded sample nvidia-smi CSV (for trying ingest)')
@@ -244,7 +278,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof BinaryNotFoundError || err instanceof StackNotRunningError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof BinaryNotFoundError || err instanceof StackNotRunningError || err instanceof CliOptionError) console.error(err.message);
   else console.error(err instanceof Error ? (process.env.DEBUG ? err.stack : `${err.name}: ${err.message}`) : err);
   process.exit(1);
 });

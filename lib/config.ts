@@ -56,8 +56,6 @@ export const envSchema = z.object({
   PARTITIONS_PER_TOPIC: int(4, 1, 1024),
   /** JetStream replicas for the streams and the state bucket (3 on a NATS cluster). */
   STREAM_REPLICAS: int(1, 1, 5),
-  /** Deliveries before a batch is dead-lettered. */
-  MAX_DELIVER: int(5, 1, 100),
   /** Points per JetStream message (batch). */
   BATCH_POINTS: int(2_000, 1, 50_000),
   /** Publish attempts for file ingestion. */
@@ -77,12 +75,24 @@ export const envSchema = z.object({
   INFLUXD_BIN: z.string().optional(),
   /** Lines per InfluxDB write request (gzip on). */
   INFLUX_WRITE_BATCH: int(5_000, 1, 100_000),
+  /** Timeout of one InfluxDB write request, ms (a timeout is transient: retried, never dead-lettered). */
+  INFLUX_WRITE_TIMEOUT_MS: int(30_000, 100),
 
   // ---- Retry policy (activities, publishes)
   RETRY_ATTEMPTS: int(10, 1, 1000),
   BACKOFF_FACTOR: num(2, 1),
   RETRY_INITIAL_MS: int(500, 1),
   RETRY_MAX_MS: int(30_000, 1),
+  // ---- Collector state (JetStream KV, one record per device)
+  /** Delete a device's rule/baseline state after this long without data, seconds (default 7 days). */
+  STATE_PRUNE_AFTER_S: int(7 * 86_400, 60),
+  /** Device records kept per partition; beyond it the longest-silent devices are evicted (and their alerts recover). */
+  STATE_MAX_DEVICES: int(200_000, 1),
+  /** Acks wait for the next state flush at most this long, ms (one KV write per changed device per flush). 0 = flush every fetched group. */
+  STATE_FLUSH_MS: int(1_000, 0, 20_000),
+  /** Backlog older than this while the collector cannot write raises the `collect-stalled` operational alert, seconds. */
+  COLLECT_STALL_ALERT_S: int(120, 1),
+
   /** Outbound HTTP timeout, ms. */
   HTTP_TIMEOUT: int(10_000, 100),
 
@@ -126,6 +136,13 @@ export const envSchema = z.object({
   ESCALATION_POLICY_FILE: z.string().optional(),
   /** Ingestion time zone for timestamps that carry none (IANA name). */
   INGEST_TIMEZONE: z.string().default('UTC'),
+  /** Earliest point timestamp accepted at the edge (files, HTTP), ISO 8601 with offset; not before 1970. */
+  INGEST_MIN_TIME: z.iso
+    .datetime({ offset: true, message: 'expected an ISO 8601 time with offset, e.g. 1970-01-01T00:00:00Z' })
+    .refine((s) => !(Date.parse(s) < 0), 'must not be before 1970-01-01T00:00:00Z (timestamps are unsigned ns)')
+    .default('1970-01-01T00:00:00Z'),
+  /** Latest point timestamp accepted at the edge, in seconds after now (clamped to InfluxDB's 2262 limit). */
+  INGEST_MAX_FUTURE_S: int(86_400, 0, 3_153_600_000),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -45,7 +45,10 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       js: nc.jetstream(),
       jsm,
       // A token read from a file is re-read after a 401/403, so a rotated token needs no restart.
-      writer: new InfluxWriter({ ...ep.influxdb, tokenFile: cfg.INFLUXDB_TOKEN ? undefined : ep.influxdb.tokenFile }, cfg.INFLUX_WRITE_BATCH),
+      writer: new InfluxWriter(
+        { ...ep.influxdb, timeoutMs: cfg.INFLUX_WRITE_TIMEOUT_MS, tokenFile: cfg.INFLUXDB_TOKEN ? undefined : ep.influxdb.tokenFile },
+        cfg.INFLUX_WRITE_BATCH,
+      ),
       streamName: cfg.STREAM_NAME,
       subjectPrefix: cfg.SUBJECT_PREFIX,
       partitions: cfg.PARTITIONS_PER_TOPIC,

@@ -203,7 +203,7 @@ export function createCollectActivities(deps: CollectDeps) {
     const beat = ctx ? setInterval(() => ctx.heartbeat({ batches: res.batches, points: res.points }), HEARTBEAT_MS) : undefined;
     const consumer = await deps.js.consumers.get(deps.streamName, consumerName(partition));
     const kv: KV = await store.kv();
-    let st: PartitionState = await store.get(partition);
+    const st: PartitionState = await store.get(partition);
     const clock = clocks.get(partition) ?? { streamMs: 0, absenceAt: 0, pruneAt: 0 };
     clocks.set(partition, clock);
     /** Written to InfluxDB and evaluated; acked at the next state flush. */

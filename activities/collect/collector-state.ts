@@ -283,15 +283,15 @@ export class CollectorStateStore {
     // A watch streams every current value of the prefix in one go (far faster than a get per key).
     // nats.js runs initializedFn after the last initial value (or at once when there is none).
     let initialized = false;
-    let iter: { stop(): void } | undefined;
+    const ref: { iter?: { stop(): void } } = {};
     const entries = await kv.watch({
       key: `d.${partition}.>`,
       initializedFn: () => {
         initialized = true;
-        iter?.stop();
+        ref.iter?.stop();
       },
     });
-    iter = entries;
+    ref.iter = entries;
     if (initialized) entries.stop();
     for await (const e of entries) {
       if (e.operation !== 'PUT' || e.length === 0) continue;

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PublishError, StreamFullError } from '../../lib/stream/publisher.ts';
+import { PointTooLargeError, PublishError, StreamFullError } from '../../lib/stream/publisher.ts';
 import { requireScope } from '../auth.ts';
-import { bodyToPoints, LineProtocolError, parseLineProtocol, telemetryBodySchema } from '../ingest-schema.ts';
+import { bodyToPoints, LineProtocolError, parseLineProtocol, telemetryBodySchema, timestampIssues } from '../ingest-schema.ts';
+import { TimeRange } from '../../lib/parse/index.ts';
 import type { RouteContext } from '../app.ts';
 import type { Point } from '../../lib/point.ts';
 
@@ -30,9 +31,11 @@ export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
       let points: Point[];
       let batchId: string | undefined;
       const ctype = String(req.headers['content-type'] ?? '');
+      // Per request: the upper bound is relative to now.
+      const range = new TimeRange(ctx.timeRange);
       if (ctype.startsWith('text/plain')) {
         try {
-          points = parseLineProtocol(String(req.body ?? ''));
+          points = parseLineProtocol(String(req.body ?? ''), range);
         } catch (err) {
           if (!(err instanceof LineProtocolError)) throw err;
           return reply.code(400).send({ error: 'bad_request', message: err.message, issues: [{ line: err.line, message: err.reason }] });
@@ -48,6 +51,15 @@ export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
           });
         }
         points = bodyToPoints(parsed.data);
+        // A point InfluxDB cannot store would dead-letter its whole batch later: refuse the body now.
+        const issues = timestampIssues(points, range);
+        if (issues.length > 0) {
+          return reply.code(400).send({
+            error: 'bad_request',
+            message: issues.map((i) => `${i.path}: ${i.message}`).slice(0, 5).join('; '),
+            issues,
+          });
+        }
         batchId = parsed.data.batchId;
       }
       // Without a client batch id, the body's digest stands in: an identical retry is deduplicated.
@@ -66,6 +78,8 @@ export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
             .code(503)
             .header('retry-after', '5')
             .send({ error: 'stream_unavailable', message: 'the telemetry stream is unavailable; retry later with the same batchId' });
+        // Larger bodies are split into several messages; only a point that alone exceeds one cannot be sent.
+        if (err instanceof PointTooLargeError) return reply.code(413).send({ error: 'point_too_large', message: err.message });
         throw err;
       }
     },

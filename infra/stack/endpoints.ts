@@ -16,6 +16,13 @@ export class StackNotRunningError extends Error {
   }
 }
 
+/** Only the NATS URL, for commands that need nothing else (`dlq`): env first, else the running stack's. */
+export function resolveNatsUrl(cfg: Config, dataDir = resolve(cfg.DATA_DIR)): string {
+  const url = cfg.NATS_URL ?? (readState(dataDir)?.components.nats?.url as string | undefined);
+  if (!url) throw new StackNotRunningError('NATS', 'NATS_URL');
+  return url;
+}
+
 export function resolveEndpoints(cfg: Config, dataDir = resolve(cfg.DATA_DIR)): Required<StackEndpoints> {
   const state = readState(dataDir);
   const c = state?.components ?? {};

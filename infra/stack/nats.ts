@@ -1,6 +1,6 @@
 /** nats-server with JetStream and file storage. */
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findBinary, type BinarySource } from './binaries.ts';
@@ -36,11 +36,24 @@ export interface NatsServer extends ManagedServer {
   monitorUrl: string;
 }
 
+/**
+ * max_payload of the local server. The default (1 MiB) is below the telemetry
+ * stream's max_msg_size (STREAM_MAX_MSG_BYTES, 4 MiB), which would make that
+ * limit unreachable; 8 MB (≥ it, and nats-server's own advice ceiling) lets
+ * the stream's limit bind. Batches are sized from the value the server
+ * announces (`messageByteLimit`), so a smaller external server still works.
+ * nats-server 2.9 has no command-line flag for it: it goes in a config file.
+ */
+export const NATS_MAX_PAYLOAD = '8MB';
+
 export async function startNats(input: StartNatsInput): Promise<NatsServer> {
   const store = join(input.dataDir, 'nats');
   mkdirSync(store, { recursive: true });
   const logFile = join(input.dataDir, 'nats.log');
-  const args = ['-a', '127.0.0.1', '-p', String(input.port), '-m', String(input.monitorPort), '-js', '-sd', store];
+  const conf = join(input.dataDir, 'nats.conf');
+  writeFileSync(conf, `# Written by the stack at every start (infra/stack/nats.ts); edits are overwritten.\nmax_payload: ${NATS_MAX_PAYLOAD}\n`);
+  // Command-line flags override the file; the file carries only what has no flag.
+  const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(input.port), '-m', String(input.monitorPort), '-js', '-sd', store];
   const child = spawnServer({ name: 'nats', bin: input.bin, args, logFile, detached: input.detached });
   const monitorUrl = `http://127.0.0.1:${input.monitorPort}`;
   await waitUntilReady('nats', () => httpOk(`${monitorUrl}/healthz?js-enabled-only=true`), {

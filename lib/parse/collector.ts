@@ -31,6 +31,9 @@ export class Collector {
   readonly notes: string[] = [];
   private readonly dropped = new Set<string>();
   timeSource: ParseSummary['timeSource'] = 'column';
+  /** Rows rejected for a timestamp outside the accepted range, and that range (for the summary warning). */
+  private outOfRange = 0;
+  rangeText = '';
 
   constructor(opts: ParseOptions, format: Format) {
     this.file = opts.fileName;
@@ -61,6 +64,13 @@ export class Collector {
     }
   }
 
+  /** A whole-row rejection for a timestamp outside the accepted range (counted for the summary warning). */
+  rejectTime(line: number, column: string | undefined, reason: string): void {
+    if (line <= this.resumeAfterLine) return;
+    this.outOfRange++;
+    this.reject(line, column, reason, true);
+  }
+
   emit(point: Point, source: IdentitySource, line: number): void {
     if (line <= this.resumeAfterLine) return;
     this.pending.push(point);
@@ -88,6 +98,11 @@ export class Collector {
   }
 
   summary(fallbackIdentity: IdentitySource): ParseSummary {
+    if (this.outOfRange > 0) {
+      this.warn(
+        `${this.outOfRange} rows rejected: timestamp outside the accepted range ${this.rangeText} (INGEST_MIN_TIME, INGEST_MAX_FUTURE_S); check --tz, --base-time and the clock of the machine that wrote the file`,
+      );
+    }
     const used = Object.keys(this.identities) as IdentitySource[];
     if (used.length > 1) {
       const parts = used.map((k) => `${k}: ${this.identities[k]}`).join(', ');

@@ -9,6 +9,7 @@ import type { Collector } from './collector.ts';
 import { DCGM_FIELDS, DCGM_MASK_NAMES, applyThrottleMask, sanitizeName } from './fields.ts';
 import { IdentityResolver, type ResolvedIdentity } from './identity.ts';
 import { LineSplitter } from './lines.ts';
+import type { TimeRange } from './time-range.ts';
 
 /** dcgm_structs.h: DCGM_INT32_BLANK 0x7ffffff0 … NOT_PERMISSIONED 0x7ffffff3 (window kept to +15 for future codes). */
 export const DCGM_INT32_BLANK = 0x7fff_fff0;
@@ -101,6 +102,7 @@ export class DcgmFormat {
     private readonly identity: IdentityResolver,
     private readonly baseTimeMs: number,
     private readonly intervalMs: number,
+    private readonly range: TimeRange,
   ) {
     this.lines = new LineSplitter((text, line) => this.onLine(text, line));
   }
@@ -180,8 +182,14 @@ export class DcgmFormat {
       gi: labels.GPU_I_ID || undefined,
     });
     let ts: string;
-    if (m[4] !== undefined) ts = msToNs(Number(m[4]));
-    else {
+    if (m[4] !== undefined) {
+      const ms = Number(m[4]);
+      if (!Number.isSafeInteger(ms)) {
+        this.c.rejectTime(line, metric, `sample timestamp "${m[4]}" ms is out of range`);
+        return;
+      }
+      ts = msToNs(ms);
+    } else {
       this.untimed++;
       const series = `${id.device}\u0000${metric}\u0000${m[2] ?? ''}`;
       if (this.roundSeries.has(series)) {
@@ -192,6 +200,11 @@ export class DcgmFormat {
       }
       this.roundSeries.add(series);
       ts = msToNs(this.baseTimeMs + this.round * this.intervalMs);
+    }
+    const bad = this.range.check(ts);
+    if (bad !== undefined) {
+      this.c.rejectTime(line, metric, m[4] !== undefined ? bad : `${bad} (scrape/base time)`);
+      return;
     }
     const key = `${id.device}\u0000${ts}`;
     let g = this.groups.get(key);

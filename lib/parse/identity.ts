@@ -1,7 +1,16 @@
 /**
- * Device identity: GPU UUID, else host + PCI bus id, else host + index, else
- * host + model, else the `device` option, else the file name. Results are
- * cached per distinct identity tuple: one object lookup per row.
+ * Device identity. A row's per-GPU id is, strongest first: the generic CSV's
+ * `device` column, the GPU UUID (+ MIG instance), the PCI bus id, the index.
+ * What the user says wins or combines, it is never dropped:
+ * - `device` option: `<device>/<per-GPU id>` when the row has one (several
+ *   GPUs are never collapsed into one series), else `<device>`;
+ * - without it: the UUID or device column alone (globally unique), else
+ *   `<host>/<bus id>`, `<host>/gpu<index>`, `<host>/<model>`, else
+ *   `<host>/<file name>`, else the file name; a model name alone becomes the
+ *   id only when neither host nor device was given;
+ * - the `host` option (else a Hostname label / hostname column) is always the
+ *   `host` tag.
+ * Results are cached per distinct identity tuple: one object lookup per row.
  *
  * Device ids are deterministic functions of the file content and options,
  * because re-ingestion relies on InfluxDB overwriting same series+timestamp.
@@ -54,7 +63,8 @@ export class IdentityResolver {
 
   /** The identity used when a row carries no identifying value at all. */
   get fallbackSource(): IdentitySource {
-    return this.optionDevice !== undefined ? 'option' : 'file_name';
+    if (this.optionDevice !== undefined) return 'option';
+    return this.optionHost !== undefined ? 'host+file_name' : 'file_name';
   }
 
   /** Lookup by a caller-built key of the raw identity values. */
@@ -95,28 +105,40 @@ export class IdentityResolver {
     if (v.gi) tags.gpu_instance_id = v.gi;
     if (v.ci) tags.compute_instance_id = v.ci;
     const q = (id: string) => (host !== undefined ? `${host}/${id}` : id);
-    let device: string;
-    let source: IdentitySource;
+    // The row's per-GPU id, strongest first.
+    let gpuId: string | undefined;
+    let gpuSource: 'device_column' | 'gpu_uuid' | 'pci_bus_id' | 'gpu_index' | undefined;
     if (v.device) {
-      device = v.device;
-      source = 'device_column';
+      gpuId = v.device;
+      gpuSource = 'device_column';
     } else if (v.uuid) {
       // A MIG instance reported under its parent's GPU UUID (DCGM GPU_I_ID label): qualify it.
-      device = v.uuid;
-      if (v.gi && !v.uuid.startsWith('MIG-')) device += `/gi${v.gi}` + (v.ci ? `/ci${v.ci}` : '');
-      source = 'gpu_uuid';
+      gpuId = v.uuid;
+      if (v.gi && !v.uuid.startsWith('MIG-')) gpuId += `/gi${v.gi}` + (v.ci ? `/ci${v.ci}` : '');
+      gpuSource = 'gpu_uuid';
     } else if (busId) {
-      device = q(busId);
-      source = 'pci_bus_id';
+      gpuId = busId;
+      gpuSource = 'pci_bus_id';
     } else if (v.index) {
-      device = q(`gpu${v.index}`);
-      source = 'gpu_index';
+      gpuId = `gpu${v.index}`;
+      gpuSource = 'gpu_index';
+    }
+    let device: string;
+    let source: IdentitySource;
+    if (this.optionDevice !== undefined) {
+      // The user named the device: it wins, and combines with a per-GPU id so GPUs stay apart.
+      device = gpuId !== undefined ? `${this.optionDevice}/${gpuId}` : this.optionDevice;
+      source = gpuSource !== undefined ? `option+${gpuSource}` : 'option';
+    } else if (gpuId !== undefined && gpuSource !== undefined) {
+      // UUIDs and explicit device columns are unique on their own; bus ids and indexes only per host.
+      device = gpuSource === 'pci_bus_id' || gpuSource === 'gpu_index' ? q(gpuId) : gpuId;
+      source = gpuSource;
     } else if (v.model) {
       device = q(v.model);
       source = 'model';
-    } else if (this.optionDevice !== undefined) {
-      device = this.optionDevice;
-      source = 'option';
+    } else if (host !== undefined) {
+      device = `${host}/${this.fileBase}`;
+      source = 'host+file_name';
     } else {
       device = this.fileBase;
       source = 'file_name';

@@ -3,7 +3,9 @@
  * and generic CSV → Point. See lib/parse/README.md for formats, field mapping
  * and rejection rules.
  */
-export { parseStream, parseText, parseFile } from './parse.ts';
+export { parseStream, parseText, parseFile, resolveBaseTime } from './parse.ts';
+export { optionsFingerprint, pointOptions, type PointOptions } from './fingerprint.ts';
+export { TimeRange, timeRangeFromConfig, DEFAULT_MIN_TIME_MS, DEFAULT_MAX_FUTURE_MS, type TimeRangeOptions } from './time-range.ts';
 export { detectFormat } from './detect.ts';
 export { scrapeDcgm, pollDcgm, ScrapeError, type ScrapeOptions, type PollResult } from './scrape.ts';
 export {
@@ -12,6 +14,7 @@ export {
   FORMATS,
   type Format,
   type IdentitySource,
+  type BaseTimeSource,
   type ParseOptions,
   type ParseSummary,
   type Rejection,

@@ -13,8 +13,18 @@ import { DcgmFormat } from './dcgm.ts';
 import { detectFormat } from './detect.ts';
 import { DmonFormat } from './dmon.ts';
 import { IdentityResolver } from './identity.ts';
+import { TimeRange } from './time-range.ts';
 import { TimeZoneResolver } from './timestamp.ts';
-import { FORMATS, ParseError, type Format, type ParseChunk, type ParseOptions, type ParseResult, type ParseSummary } from './types.ts';
+import {
+  FORMATS,
+  ParseError,
+  type BaseTimeSource,
+  type Format,
+  type ParseChunk,
+  type ParseOptions,
+  type ParseResult,
+  type ParseSummary,
+} from './types.ts';
 
 const DEFAULT_CHUNK = 5000;
 const DETECT_BYTES = 16_384;
@@ -32,10 +42,23 @@ interface Context {
   driver: Driver;
 }
 
-/** Where the base time for derived timestamps came from (said in the summary). */
-type BaseSource = 'option' | 'file mtime' | 'now';
+/** Largest |epoch ms| a Date can hold. */
+const MAX_DATE_MS = 8.64e15;
 
-function createContext(opts: ParseOptions, format: Format, baseSource: BaseSource): Context {
+/**
+ * The one rule for formats without absolute time (dmon without time columns,
+ * DCGM text without sample timestamps): an explicit base time wins, else the
+ * file's mtime (stable across re-runs, so re-ingestion gives the same
+ * timestamps), else — no stable source, e.g. stdin — the current time, which
+ * the summary warns about.
+ */
+export function resolveBaseTime(explicitMs: number | undefined, mtimeMs: number | undefined): { ms: number; source: BaseTimeSource } {
+  if (explicitMs !== undefined) return { ms: explicitMs, source: 'option' };
+  if (mtimeMs !== undefined) return { ms: Math.floor(mtimeMs), source: 'file mtime' };
+  return { ms: Date.now(), source: 'now' };
+}
+
+function createContext(opts: ParseOptions, format: Format, baseSource: BaseTimeSource): Context {
   if (!FORMATS.includes(format)) throw new ParseError(opts.fileName, `unknown format "${String(format)}"`);
   let tz: TimeZoneResolver;
   try {
@@ -46,12 +69,22 @@ function createContext(opts: ParseOptions, format: Format, baseSource: BaseSourc
   const intervalMs = opts.intervalMs ?? 1000;
   if (!(intervalMs > 0)) throw new ParseError(opts.fileName, `intervalMs must be > 0, got ${opts.intervalMs}`);
   const baseTimeMs = opts.baseTimeMs ?? Date.now();
+  if (!Number.isFinite(baseTimeMs) || Math.abs(baseTimeMs) > MAX_DATE_MS) {
+    throw new ParseError(opts.fileName, `baseTimeMs must be epoch ms, got ${opts.baseTimeMs}`);
+  }
+  let range: TimeRange;
+  try {
+    range = new TimeRange({ minTimeMs: opts.minTimeMs, maxFutureMs: opts.maxFutureMs });
+  } catch (cause) {
+    throw new ParseError(opts.fileName, (cause as Error).message, { cause });
+  }
   const collector = new Collector(opts, format);
+  collector.rangeText = range.describe();
   const identity = new IdentityResolver({ host: opts.host, device: opts.device, fileName: opts.fileName });
   let driver: Driver;
-  const tableOpts = { flavor: format as 'nvidia-smi-csv' | 'generic-csv' | 'dmon', tz, identity, baseTimeMs, intervalMs };
+  const tableOpts = { flavor: format as 'nvidia-smi-csv' | 'generic-csv' | 'dmon', tz, identity, baseTimeMs, intervalMs, range };
   if (format === 'dcgm') {
-    const d = new DcgmFormat(collector, identity, baseTimeMs, intervalMs);
+    const d = new DcgmFormat(collector, identity, baseTimeMs, intervalMs, range);
     driver = { write: (b) => d.write(b), end: () => d.end(), all: (t) => (d.write(t), d.end()) };
   } else if (format === 'dmon') {
     const d = new DmonFormat(collector, tableOpts);
@@ -64,7 +97,9 @@ function createContext(opts: ParseOptions, format: Format, baseSource: BaseSourc
     if (collector.timeSource !== 'column') {
       collector.note(`base time source: ${baseSource}`);
       if (baseSource === 'now') {
-        collector.warn('timestamps derived from the current time: re-parsing gives different timestamps; pass baseTimeMs for reproducible ingestion');
+        collector.warn(
+          'timestamps derived from the current time (no --base-time and no stable file mtime, e.g. stdin): re-parsing gives different timestamps; pass --base-time (baseTimeMs) for reproducible ingestion',
+        );
       }
     }
   };
@@ -80,6 +115,10 @@ function createContext(opts: ParseOptions, format: Format, baseSource: BaseSourc
     finishNotes();
   };
   return { collector, identity, driver };
+}
+
+function baseSourceOf(opts: ParseOptions): BaseTimeSource {
+  return opts.baseTimeSource ?? (opts.baseTimeMs !== undefined ? 'option' : 'now');
 }
 
 /** Input → UTF-8 Buffers. UTF-16 (PowerShell `>` redirection on Windows writes UTF-16LE with a BOM) is transcoded. */
@@ -112,13 +151,13 @@ export async function* parseStream(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
   opts: ParseOptions,
 ): AsyncGenerator<ParseChunk, ParseSummary> {
-  return yield* parseStreamWith(input, opts, opts.baseTimeMs !== undefined ? 'option' : 'now');
+  return yield* parseStreamWith(input, opts, baseSourceOf(opts));
 }
 
 async function* parseStreamWith(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
   opts: ParseOptions,
-  baseSource: BaseSource,
+  baseSource: BaseTimeSource,
 ): AsyncGenerator<ParseChunk, ParseSummary> {
   const chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK);
   const it = utf8Chunks(input)[Symbol.asyncIterator]();
@@ -154,7 +193,7 @@ async function* parseStreamWith(
 export function parseText(text: string, opts: ParseOptions): ParseResult {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const format = opts.format ?? detectFormat(body.slice(0, DETECT_BYTES), opts.fileName);
-  const { collector, identity, driver } = createContext(opts, format, opts.baseTimeMs !== undefined ? 'option' : 'now');
+  const { collector, identity, driver } = createContext(opts, format, baseSourceOf(opts));
   driver.all(body);
   const points: Point[] = collector.take();
   return { points, summary: collector.summary(identity.fallbackSource) };
@@ -168,13 +207,11 @@ export function parseText(text: string, opts: ParseOptions): ParseResult {
 export async function parseFile(path: string, opts: Partial<ParseOptions> = {}): Promise<ParseResult> {
   const st = await stat(path);
   const full: ParseOptions = { ...opts, fileName: opts.fileName ?? path };
-  let baseSource: BaseSource = 'option';
-  if (full.baseTimeMs === undefined) {
-    full.baseTimeMs = Math.floor(st.mtimeMs);
-    baseSource = 'file mtime';
-  }
+  const base = resolveBaseTime(full.baseTimeMs, st.mtimeMs);
+  full.baseTimeMs = base.ms;
+  full.baseTimeSource = full.baseTimeSource ?? base.source;
   const points: Point[] = [];
-  const gen = parseStreamWith(createReadStream(path, { highWaterMark: 256 * 1024 }), full, baseSource);
+  const gen = parseStreamWith(createReadStream(path, { highWaterMark: 256 * 1024 }), full, full.baseTimeSource);
   for (;;) {
     const r = await gen.next();
     if (r.done) return { points, summary: r.value };

@@ -4,6 +4,7 @@
  * samples that carry none.
  */
 import { parseText } from './parse.ts';
+import type { TimeRangeOptions } from './time-range.ts';
 import type { ParseResult } from './types.ts';
 
 export interface ScrapeOptions {
@@ -15,6 +16,8 @@ export interface ScrapeOptions {
   signal?: AbortSignal;
   /** Clock, for tests. */
   now?: () => number;
+  /** Accepted sample timestamps (INGEST_MIN_TIME, INGEST_MAX_FUTURE_S); default 1970 … now + 1 day. */
+  range?: TimeRangeOptions;
 }
 
 export class ScrapeError extends Error {
@@ -44,6 +47,8 @@ export async function scrapeDcgm(url: string, opts: ScrapeOptions = {}): Promise
   }
   const parseOpts: Parameters<typeof parseText>[1] = { fileName: opts.fileName ?? url, format: 'dcgm', baseTimeMs: at };
   if (opts.host !== undefined) parseOpts.host = opts.host;
+  if (opts.range?.minTimeMs !== undefined) parseOpts.minTimeMs = opts.range.minTimeMs;
+  if (opts.range?.maxFutureMs !== undefined) parseOpts.maxFutureMs = opts.range.maxFutureMs;
   return parseText(text, parseOpts);
 }
 

@@ -38,6 +38,7 @@ import {
   type FieldTarget,
 } from './fields.ts';
 import { IdentityResolver, type IdentityValues, type ResolvedIdentity } from './identity.ts';
+import type { TimeRange } from './time-range.ts';
 import { TimeZoneResolver, localDate, parseDateTime, parseDmonDateTime, parseTimestamp } from './timestamp.ts';
 
 type Kind =
@@ -142,6 +143,8 @@ export interface TableOptions {
   identity: IdentityResolver;
   baseTimeMs: number;
   intervalMs: number;
+  /** Accepted timestamps: rows outside are rejected whole (file, line, column, reason). */
+  range: TimeRange;
 }
 
 export class TableEngine {
@@ -327,9 +330,19 @@ export class TableEngine {
         c.reject(line, this.tsCol.header, cell === '' ? 'missing timestamp' : `unparseable timestamp "${cell}"`, true);
         return;
       }
+      const bad = this.o.range.check(ts);
+      if (bad !== undefined) {
+        c.rejectTime(line, this.tsCol.header, `${bad}: "${cell}"`);
+        return;
+      }
     } else if (this.timeCol !== undefined) {
       ts = this.dmonTime(cells, line);
       if (ts === undefined) return;
+      const bad = this.o.range.check(ts);
+      if (bad !== undefined) {
+        c.rejectTime(line, (this.dateCol ?? this.timeCol).header, bad);
+        return;
+      }
     }
     // --- values
     const fields: Record<string, number> = {};
@@ -396,8 +409,14 @@ export class TableEngine {
     }
     // --- identity
     const id = this.identityOf(cells);
-    if (ts === undefined) ts = msToNs(this.o.baseTimeMs + this.advanceRound(id.device) * this.o.intervalMs);
-    else this.checkInterleave(id, ts);
+    if (ts === undefined) {
+      ts = msToNs(this.o.baseTimeMs + this.advanceRound(id.device) * this.o.intervalMs);
+      const bad = this.o.range.check(ts);
+      if (bad !== undefined) {
+        c.rejectTime(line, undefined, `derived ${bad} (base time ${new Date(this.o.baseTimeMs).toISOString()} + ${this.o.intervalMs} ms per round)`);
+        return;
+      }
+    } else this.checkInterleave(id, ts);
     const point: Point = { device: id.device, ts, tags: { ...id.tags }, fields };
     c.emit(point, id.source, line);
   }

@@ -75,8 +75,10 @@ export class TimeZoneResolver {
 
 /** Builds the ns string from whole UTC seconds and up to 9 fraction digits. */
 function nsString(utcSeconds: number, frac: string | undefined): string | undefined {
-  if (!Number.isFinite(utcSeconds) || utcSeconds < 0) return undefined;
+  if (!Number.isFinite(utcSeconds)) return undefined;
   const f = frac === undefined ? NINE_ZEROS : (frac + NINE_ZEROS).slice(0, 9);
+  // Before 1970: a signed value, so the range check names it instead of "unparseable" (it never reaches the wire).
+  if (utcSeconds < 0) return (BigInt(utcSeconds) * 1_000_000_000n + BigInt(f)).toString();
   if (utcSeconds === 0) return String(Number(f));
   return String(utcSeconds) + f;
 }

@@ -19,16 +19,31 @@ export type IdentitySource =
   | 'model'
   | 'option'
   | 'file_name'
-  | 'device_column';
+  | 'device_column'
+  // Combinations with an explicit option (lib/parse/identity.ts): `<device>/<per-GPU id>`, `<host>/<file name>`.
+  | 'option+gpu_uuid'
+  | 'option+pci_bus_id'
+  | 'option+gpu_index'
+  | 'option+device_column'
+  | 'host+file_name';
+
+/** Where the base time of derived timestamps came from (lib/parse/README.md "Timestamps"). */
+export type BaseTimeSource = 'option' | 'file mtime' | 'now';
 
 export interface ParseOptions {
   /** Used in rejections, in the summary and as the last-resort device id (basename without extension). */
   fileName: string;
   /** Skip content detection. */
   format?: Format;
-  /** Host qualifier for device ids and the `host` tag; wins over a Hostname label / hostname column. */
+  /**
+   * Host qualifier for device ids (`<host>/<bus id|gpuN|model|file name>`) and always the `host` tag;
+   * wins over a Hostname label / hostname column.
+   */
   host?: string;
-  /** Device id used when no column identifies the GPU (after uuid, bus id, index and model). */
+  /**
+   * Device id: names the device when a row has no per-GPU identity (uuid, bus id, index, device column),
+   * and prefixes it when it has one (`<device>/<per-GPU id>`), so GPUs are never collapsed.
+   */
   device?: string;
   /** IANA zone for timestamps without an offset (nvidia-smi local time, dmon date/time). Default `UTC`. */
   timeZone?: string;
@@ -36,6 +51,12 @@ export interface ParseOptions {
   columns?: string[];
   /** Base time (epoch ms) for formats without timestamps (dmon without -o T, DCGM without sample timestamps). */
   baseTimeMs?: number;
+  /** Where `baseTimeMs` came from, said in the summary notes. Default `option` when set, else `now` (warned). */
+  baseTimeSource?: BaseTimeSource;
+  /** Earliest accepted timestamp (epoch ms, default 0 = 1970-01-01): earlier rows are rejected. */
+  minTimeMs?: number;
+  /** Latest accepted timestamp as ms after the parse starts (default one day): later rows are rejected. */
+  maxFutureMs?: number;
   /** Sample interval (ms) between rounds when timestamps are derived. Default 1000. */
   intervalMs?: number;
   /** Points per yielded chunk in `parseStream` (approximate: a chunk ends on an input-chunk boundary). Default 5000. */

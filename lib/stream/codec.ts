@@ -3,7 +3,9 @@
  *
  * Tags are stored once per device in the batch (`devices`), and each point is
  * a compact tuple: a 2,000-point batch of 8-field GPU samples is ~200 KB of
- * JSON instead of ~500 KB, well under JetStream's 1 MiB message limit.
+ * JSON instead of ~500 KB. Wide points are far larger (≈4 KB for a 212-column
+ * capture), so PartitionBatcher also bounds each batch by this encoding's exact
+ * byte length: a change here must keep its size accounting in step.
  */
 import { z } from 'zod';
 import type { Point } from '../point.ts';

@@ -21,3 +21,9 @@ export const parseMetrics = {
   points: new Counter({ name: 'telemetry_parse_points_total', help: 'Points accepted', labelNames: ['format'] as const }),
   rejected: new Counter({ name: 'telemetry_parse_rejected_total', help: 'Rows/values rejected', labelNames: ['format'] as const }),
 };
+
+/** Dead-letter replays (lib/stream/dlq.ts), by reason kind. */
+export const dlqMetrics = {
+  replayed: new Counter({ name: 'telemetry_dlq_replayed_total', help: 'Dead letters republished to their original subject and removed from the DLQ', labelNames: ['kind'] as const }),
+  replayFailed: new Counter({ name: 'telemetry_dlq_replay_failed_total', help: 'Dead-letter replays that failed (left in the DLQ)', labelNames: ['kind'] as const }),
+};

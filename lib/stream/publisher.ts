@@ -6,6 +6,7 @@ import { headers, type JetStreamClient, type PubAck } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Point } from '../point.ts';
 import { partitionFor } from '../partition.ts';
+import { BATCH_VERSION } from './codec.ts';
 import { isStreamFull } from './jetstream.ts';
 import { publishMetrics } from './metrics.ts';
 
@@ -103,43 +104,138 @@ export interface PartitionBatch {
 }
 
 /**
- * Groups points by partition and cuts batches of `batchPoints`. Batches are a
- * pure function of the input order, so the same file always produces the same
- * batches (and the same Nats-Msg-Ids).
+ * Bytes kept free below the server's max_payload for what travels beside the
+ * payload: headers (`Nats-Msg-Id`, and the collector's DLQ reason headers of
+ * up to ~1.2 KB when it republishes a batch to the dead-letter stream).
+ */
+export const HEADER_HEADROOM_BYTES = 4 * 1024;
+
+/**
+ * Room the batcher reserves for `encodeBatch`'s `origin` string (JSON-quoted),
+ * which it does not know when it cuts. Origins are `f:<24 hex>:<p>:<seq>`,
+ * `h:<batchId ≤ 128>` or `s:<tag>:<ms>`, all far shorter.
+ */
+export const ORIGIN_RESERVE_BYTES = 256;
+
+/** `{"v":1,"origin":` + `,"devices":{` + `},"points":[` + `]}` around the origin, devices and points. */
+const ENVELOPE_BYTES = Buffer.byteLength(`{"v":${BATCH_VERSION},"origin":,"devices":{},"points":[]}`) + ORIGIN_RESERVE_BYTES;
+
+/**
+ * The payload limit for batches published to a server that accepts messages of
+ * `maxMessageBytes` (headers included): that minus HEADER_HEADROOM_BYTES.
+ * undefined → batches are bounded by points only.
+ */
+export function batchByteLimit(maxMessageBytes: number | undefined): number | undefined {
+  if (maxMessageBytes === undefined) return undefined;
+  const limit = maxMessageBytes - HEADER_HEADROOM_BYTES;
+  if (!Number.isFinite(limit) || limit <= ENVELOPE_BYTES)
+    throw new RangeError(`a message limit of ${maxMessageBytes} bytes leaves no room for a batch (${HEADER_HEADROOM_BYTES} bytes are kept for headers)`);
+  return limit;
+}
+
+/** One point alone encodes to more than a message may carry: it can never be published. */
+export class PointTooLargeError extends Error {
+  override name = 'PointTooLargeError';
+  constructor(
+    readonly device: string,
+    readonly ts: string,
+    /** Encoded size of a batch holding only this point. */
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `the point of device ${JSON.stringify(device)} at ts ${ts} encodes to ${bytes} bytes, more than one message may carry (${maxBytes} bytes); it cannot be published — send fewer fields or shorter tags`,
+    );
+  }
+}
+
+interface PartitionBuffer {
+  points: Point[];
+  /** Devices whose tags are already counted in `bytes` (encodeBatch stores tags once per device). */
+  devices: Set<string>;
+  /** Exact encoded size of `points` as encodeBatch would produce it, with an origin of ORIGIN_RESERVE_BYTES. */
+  bytes: number;
+}
+
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
+const emptyBuffer = (): PartitionBuffer => ({ points: [], devices: new Set(), bytes: ENVELOPE_BYTES });
+
+/**
+ * Groups points by partition and cuts a partition's batch when it holds
+ * `batchPoints` points or when the next point would make its encoded size
+ * (`encodeBatch`: tags once per device, one tuple per point) exceed `maxBytes`.
+ * Batches are a pure function of the input order and the two limits, so the
+ * same file always produces the same batches (and the same Nats-Msg-Ids) —
+ * callers must put both limits in anything keyed by batch seq (msg ids,
+ * checkpoints).
+ *
+ * The size is tracked exactly per buffer (each point's tuple and tags are
+ * stringified once, on add; tags count only for a device new to the buffer),
+ * never by re-encoding the buffer.
  */
 export class PartitionBatcher {
-  private readonly buffers = new Map<number, Point[]>();
+  private readonly buffers = new Map<number, PartitionBuffer>();
   private readonly seqs = new Map<number, number>();
   constructor(
     private readonly partitions: number,
     private readonly batchPoints: number,
-  ) {}
+    /** Bound on each batch's encodeBatch() byte length (origin ≤ ORIGIN_RESERVE_BYTES); undefined = points only. */
+    private readonly maxBytes?: number,
+  ) {
+    if (maxBytes !== undefined && !(maxBytes > ENVELOPE_BYTES)) throw new RangeError(`maxBytes ${maxBytes} leaves no room for a point`);
+  }
 
-  /** Adds points; returns the batches that became full. */
+  /**
+   * Adds points; returns the batches that became full. Throws PointTooLargeError
+   * for a point that exceeds maxBytes on its own — before anything changes, so a
+   * failed add() leaves the batcher as it was.
+   */
   add(points: Point[]): PartitionBatch[] {
+    const sizes = this.maxBytes === undefined ? undefined : points.map((p) => this.sizeOf(p));
     const out: PartitionBatch[] = [];
-    for (const p of points) {
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
       const part = partitionFor(p.device, this.partitions);
       let buf = this.buffers.get(part);
-      if (!buf) this.buffers.set(part, (buf = []));
-      buf.push(p);
-      if (buf.length >= this.batchPoints) out.push(this.cut(part));
+      if (!buf) this.buffers.set(part, (buf = emptyBuffer()));
+      if (sizes) {
+        const { tuple, device } = sizes[i]!;
+        const grow = (b: PartitionBuffer) =>
+          (b.points.length ? 1 : 0) + tuple + (b.devices.has(p.device) ? 0 : device + (b.devices.size ? 1 : 0));
+        if (buf.points.length && buf.bytes + grow(buf) > this.maxBytes!) {
+          out.push(this.cut(part));
+          buf = this.buffers.get(part)!;
+        }
+        buf.bytes += grow(buf);
+        buf.devices.add(p.device);
+      }
+      buf.points.push(p);
+      if (buf.points.length >= this.batchPoints) out.push(this.cut(part));
     }
     return out;
+  }
+
+  /** JSON bytes of the point's tuple and of its device's `"id":{tags}` entry; throws when it cannot fit alone. */
+  private sizeOf(p: Point): { tuple: number; device: number } {
+    const tuple = jsonBytes([p.device, p.ts, p.fields]);
+    const device = jsonBytes(p.device) + 1 + jsonBytes(p.tags);
+    const alone = ENVELOPE_BYTES + tuple + device;
+    if (alone > this.maxBytes!) throw new PointTooLargeError(p.device, p.ts, alone, this.maxBytes!);
+    return { tuple, device };
   }
 
   /** Remaining partial batches. */
   flush(): PartitionBatch[] {
     const out: PartitionBatch[] = [];
-    for (const [part, buf] of this.buffers) if (buf.length) out.push(this.cut(part));
+    for (const [part, buf] of this.buffers) if (buf.points.length) out.push(this.cut(part));
     return out;
   }
 
   private cut(part: number): PartitionBatch {
     const seq = this.seqs.get(part) ?? 0;
     this.seqs.set(part, seq + 1);
-    const points = this.buffers.get(part)!;
-    this.buffers.set(part, []);
+    const points = this.buffers.get(part)!.points;
+    this.buffers.set(part, emptyBuffer());
     return { partition: part, seq, points };
   }
 }

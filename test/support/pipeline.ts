@@ -10,7 +10,7 @@ export function readerFor(s: TestStack): InfluxReader {
 }
 
 /** Waits until exactly `n` points are stored (and stays there for `settleMs`: no late duplicates). */
-export async function waitForCount(s: TestStack, n: number, timeoutMs: number, range: { from?: string; to?: string } = {}): Promise<number> {
+export async function waitForCount(s: TestStack, n: number, timeoutMs: number, range: { from?: string; to?: string; device?: string } = {}): Promise<number> {
   const r = readerFor(s);
   await eventually(() => r.countPoints(range), (c) => c >= n, timeoutMs, `count to reach ${n}`, 1_000);
   return r.countPoints(range);

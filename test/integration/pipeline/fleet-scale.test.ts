@@ -56,9 +56,9 @@ test(`${GPUS.toLocaleString('en')} GPUs × ${SAMPLES} samples, health and rules 
   let maxPart = 0;
   let total = 0;
   let initialized = false;
-  let iter: { stop(): void } | undefined;
-  const w = await kv.watch({ initializedFn: () => ((initialized = true), iter?.stop()) });
-  iter = w;
+  const ref: { iter?: { stop(): void } } = {};
+  const w = await kv.watch({ initializedFn: () => ((initialized = true), ref.iter?.stop()) });
+  ref.iter = w;
   if (initialized) w.stop();
   for await (const e of w) {
     if (e.operation !== 'PUT') continue;

@@ -1,6 +1,6 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { PublishError, StreamFullError } from '../../../../lib/stream/publisher.ts';
+import { PointTooLargeError, PublishError, StreamFullError } from '../../../../lib/stream/publisher.ts';
 import { auth, harness, KEYS, type Harness } from '../fakes.ts';
 
 const BODY_LIMIT = 4 * 1024;
@@ -168,6 +168,14 @@ describe('POST /v1/telemetry (JSON)', () => {
     assert.equal(res.json().error, 'stream_unavailable');
     assert.ok(!res.body.includes('10.0.0.7'));
   });
+
+  test('PointTooLargeError (one point alone exceeds a message) → 413 naming the device and ts', async () => {
+    h.services.telemetry.failWith = new PointTooLargeError('GPU-aaa', '1740830400000000000', 2_000_000, 1_044_480);
+    const res = await post({ points: [{ device: 'GPU-aaa', ts: '1', fields: { power_w: 1 } }] });
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().error, 'point_too_large');
+    assert.match(res.json().message, /GPU-aaa.*1740830400000000000/);
+  });
 });
 
 describe('POST /v1/telemetry (line protocol)', () => {
@@ -272,5 +280,79 @@ describe('POST /v1/telemetry (line protocol)', () => {
     assert.equal(res.statusCode, 400);
     assert.match(res.json().message, /no points/);
     assert.equal(h.services.telemetry.calls.length, 0);
+  });
+});
+
+describe('POST /v1/telemetry: timestamps outside INGEST_MIN_TIME … now + INGEST_MAX_FUTURE_S', () => {
+  let h: Harness;
+  const post = (payload: unknown) =>
+    h.app.inject({ method: 'POST', url: '/v1/telemetry', headers: auth(KEYS.ingest), payload: payload as object });
+  const postText = (text: string) =>
+    h.app.inject({ method: 'POST', url: '/v1/telemetry', headers: { ...auth(KEYS.ingest), 'content-type': 'text/plain' }, payload: text });
+  const ok = { device: 'GPU-aaa', ts: '1740830400000000000', fields: { power_w: 1 } };
+
+  before(async () => {
+    h = await harness();
+  });
+  after(() => h.app.close());
+  beforeEach(() => {
+    h.services.telemetry.calls.length = 0;
+  });
+
+  const badJson: { name: string; ts: string; re: RegExp }[] = [
+    { name: 'year 2300 (RFC 3339)', ts: '2300-01-01T00:00:00Z', re: /points\.1\.ts: timestamp 2300-01-01T00:00:00\.000Z is after the accepted maximum .*INGEST_MAX_FUTURE_S/ },
+    { name: 'before 1970 (RFC 3339)', ts: '1969-12-31T23:59:59Z', re: /points\.1\.ts: timestamp 1969-12-31T23:59:59\.000Z is before the accepted minimum 1970-01-01T00:00:00\.000Z/ },
+    { name: 'ns past int64', ts: '9999999999999999999', re: /points\.1\.ts: timestamp .* is after the accepted maximum/ },
+    { name: 'two days ahead', ts: String(BigInt(Date.now() + 2 * 86_400_000) * 1_000_000n), re: /points\.1\.ts: .*after the accepted maximum/ },
+  ];
+  for (const c of badJson) {
+    test(`JSON ${c.name} → 400 naming the point; nothing published`, async () => {
+      const res = await post({ points: [ok, { device: 'GPU-bbb', ts: c.ts, fields: { power_w: 2 } }] });
+      assert.equal(res.statusCode, 400);
+      const out = res.json();
+      assert.equal(out.error, 'bad_request');
+      assert.match(out.message, c.re);
+      assert.deepEqual(out.issues.map((i: { path: string }) => i.path), ['points.1.ts']);
+      assert.equal(h.services.telemetry.calls.length, 0);
+    });
+  }
+
+  test('JSON: every out-of-range point is listed', async () => {
+    const res = await post({ points: [{ ...ok, ts: '2300-01-01T00:00:00Z' }, ok, { ...ok, ts: '0001-01-01T00:00:00Z' }] });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(res.json().issues.map((i: { path: string }) => i.path), ['points.0.ts', 'points.2.ts']);
+  });
+
+  test('JSON: the edges of the range are accepted (1970-01-01, now + 1 hour)', async () => {
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await post({ points: [{ ...ok, ts: '1970-01-01T00:00:00Z' }, { ...ok, device: 'GPU-bbb', ts: soon }] });
+    assert.equal(res.statusCode, 202, res.body);
+  });
+
+  test('line protocol: an out-of-range timestamp → 400 naming the line; nothing published', async () => {
+    const res = await postText(`gpu,device=GPU-aaa power_w=1 1740830400000000000\ngpu,device=GPU-aaa power_w=2 9223372036854775807`);
+    assert.equal(res.statusCode, 400);
+    const out = res.json();
+    assert.match(out.message, /^line 2: timestamp 2262-04-11T23:47:16\.854Z is after the accepted maximum/);
+    assert.equal(out.issues[0].line, 2);
+    assert.equal(h.services.telemetry.calls.length, 0);
+  });
+
+  test('the range comes from the config (INGEST_MIN_TIME, INGEST_MAX_FUTURE_S)', async () => {
+    const strict = await harness({ INGEST_MIN_TIME: '2025-01-01T00:00:00Z', INGEST_MAX_FUTURE_S: 0 });
+    try {
+      const inject = (payload: unknown) => strict.app.inject({ method: 'POST', url: '/v1/telemetry', headers: auth(KEYS.ingest), payload: payload as object });
+      const old = await inject({ points: [{ ...ok, ts: '2024-12-31T23:59:59Z' }] });
+      assert.equal(old.statusCode, 400);
+      assert.match(old.json().message, /before the accepted minimum 2025-01-01T00:00:00\.000Z/);
+      const ahead = await inject({ points: [{ ...ok, ts: new Date(Date.now() + 60_000).toISOString() }] });
+      assert.equal(ahead.statusCode, 400);
+      assert.match(ahead.json().message, /now \+ 0 s/);
+      const fine = await inject({ points: [{ ...ok, ts: '2025-06-01T00:00:00Z' }] });
+      assert.equal(fine.statusCode, 202);
+      assert.equal(strict.services.telemetry.calls.length, 1);
+    } finally {
+      await strict.app.close();
+    }
   });
 });
