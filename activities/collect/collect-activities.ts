@@ -420,8 +420,13 @@ export function createCollectActivities(deps: CollectDeps) {
         for (const kind of ['auth', 'not-found', 'config'] as const) {
           if (st.ops[opsRule(kind)]) await opsAlert(st, kind, false, `InfluxDB accepts the collector's writes again (${kind} resolved)`);
         }
-        const oldest = good[0]!.pubMs;
-        if (st.ops[opsRule('collect-stalled')] && Date.now() - oldest < stallAlertMs / 2) await opsAlert(st, 'collect-stalled', false, 'collector caught up');
+        // The collector's own stall (paused, crashed, too slow): the backlog it reads is older than the limit.
+        const ageMs = Date.now() - good[0]!.pubMs;
+        if (ageMs >= stallAlertMs)
+          await opsAlert(st, 'collect-stalled', true, `partition ${partition} is ${Math.round(ageMs / 1_000)} s behind (backlog in JetStream); absence rules wait for the backlog`, {
+            backlog_age_s: Math.round(ageMs / 1_000),
+          });
+        else if (st.ops[opsRule('collect-stalled')] && ageMs < stallAlertMs / 2) await opsAlert(st, 'collect-stalled', false, 'collector caught up');
 
         await housekeeping(Date.now());
         if (Date.now() - lastFlush >= flushEveryMs || st.dirtyCount > 50_000) await flush();
