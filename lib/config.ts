@@ -75,6 +75,8 @@ export const envSchema = z.object({
   INFLUXD_BIN: z.string().optional(),
   /** Lines per InfluxDB write request (gzip on). */
   INFLUX_WRITE_BATCH: int(5_000, 1, 100_000),
+  /** Compress InfluxDB writes: `auto` = on unless InfluxDB is on loopback (where it only costs CPU). */
+  INFLUX_GZIP: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Timeout of one InfluxDB write request, ms (a timeout is transient: retried, never dead-lettered). */
   INFLUX_WRITE_TIMEOUT_MS: int(30_000, 100),
 
@@ -130,6 +132,8 @@ export const envSchema = z.object({
 
   // ---- Health / alerting
   HEALTH_BACKEND: z.enum(['onnx', 'http', 'off']).default('onnx'),
+  /** A healthy device's gpu_health line is written at least every this many seconds of data time (and on every change, and while not healthy); 0 = every point. */
+  HEALTH_WRITE_EVERY_S: int(60, 0),
   HEALTH_MODEL_PATH: z.string().optional(),
   HEALTH_HTTP_URL: url(),
   ALERT_RULES_FILE: z.string().optional(),

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { TASK_QUEUES } from '../lib/temporal-names.ts';
 import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
-import { InfluxWriter } from '../lib/influx/writer.ts';
+import { InfluxWriter, gzipFor } from '../lib/influx/writer.ts';
 import { createRuleEngine } from '../lib/alerts/rules.ts';
 import { policyForSeverity } from '../lib/alerts/policy.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
@@ -46,7 +46,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       jsm,
       // A token read from a file is re-read after a 401/403, so a rotated token needs no restart.
       writer: new InfluxWriter(
-        { ...ep.influxdb, timeoutMs: cfg.INFLUX_WRITE_TIMEOUT_MS, tokenFile: cfg.INFLUXDB_TOKEN ? undefined : ep.influxdb.tokenFile },
+        { ...ep.influxdb, timeoutMs: cfg.INFLUX_WRITE_TIMEOUT_MS, gzip: gzipFor(cfg.INFLUX_GZIP, ep.influxdb.url), tokenFile: cfg.INFLUXDB_TOKEN ? undefined : ep.influxdb.tokenFile },
         cfg.INFLUX_WRITE_BATCH,
       ),
       streamName: cfg.STREAM_NAME,
@@ -55,6 +55,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       stateLimits: { pruneAfterMs: cfg.STATE_PRUNE_AFTER_S * 1_000, maxDevices: cfg.STATE_MAX_DEVICES },
       stateFlushMs: cfg.STATE_FLUSH_MS,
       stallAlertMs: cfg.COLLECT_STALL_ALERT_S * 1_000,
+      healthWriteEveryMs: cfg.HEALTH_WRITE_EVERY_S * 1_000,
       logger,
       scorer: scorer as never,
       healthLines: healthLinesFor as never,

@@ -49,6 +49,8 @@ export interface CollectorStats {
   lastBatchAt?: string;
   paused: boolean;
   runs: number;
+  /** Where the collect activity's time went, ms, summed (fetch includes long-poll waits). */
+  timingsMs?: Record<string, number>;
 }
 
 export interface PartitionCollectorInput {
@@ -122,6 +124,8 @@ export async function partitionCollector(input: PartitionCollectorInput): Promis
       stats.alertsFired += r.alertsFired;
       stats.alertsRecovered += r.alertsRecovered;
       stats.lag = r.lag;
+      const t = (stats.timingsMs ??= {});
+      for (const [k, v] of Object.entries(r.timings ?? {})) t[k] = Math.round((t[k] ?? 0) + v);
       if (r.batches > 0) stats.lastBatchAt = new Date().toISOString();
     } catch (err) {
       // Retries exhausted: record, back off, keep going. Nothing is lost (messages were not acked).

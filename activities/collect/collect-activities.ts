@@ -74,6 +74,8 @@ export interface CollectDeps {
   stallAlertMs?: number;
   /** Delay before a held (nak'd) batch is redelivered, ms. */
   holdNakMs?: number;
+  /** A healthy device's `gpu_health` line is written at least this often (data time, ms); 0 = every point. */
+  healthWriteEveryMs?: number;
 }
 
 export interface CollectPartitionInput {
@@ -99,6 +101,8 @@ export interface CollectPartitionResult {
   /** Batches still waiting in this partition (pending + ack-pending) when the activity returned. */
   lag: number;
   writeMs: number;
+  /** Where the activity's time went, ms (fetch includes long-poll waits). */
+  timings: { fetchMs: number; scoreMs: number; writeMs: number; rulesMs: number; flushMs: number };
   idle: boolean;
   /** Device records in this partition's state. */
   stateDevices: number;
@@ -121,6 +125,7 @@ export function createCollectActivities(deps: CollectDeps) {
   const flushEveryMs = deps.stateFlushMs ?? 1_000;
   const stallAlertMs = deps.stallAlertMs ?? 120_000;
   const holdNakMs = deps.holdNakMs ?? 2_000;
+  const healthWriteEveryMs = deps.healthWriteEveryMs ?? 60_000;
   const store = new CollectorStateStore(deps.js, (partition, device) => partitionFor(device, deps.partitions) === partition);
   /** Per partition, in this process: stream clock and housekeeping times. */
   const clocks = new Map<number, { streamMs: number; absenceAt: number; pruneAt: number }>();
@@ -197,6 +202,7 @@ export function createCollectActivities(deps: CollectDeps) {
     const label = { partition: String(partition) };
     const res: CollectPartitionResult = {
       batches: 0, points: 0, healthPoints: 0, dlq: 0, dlqPoints: 0, alertsFired: 0, alertsRecovered: 0, lag: 0, writeMs: 0, idle: false, stateDevices: 0,
+      timings: { fetchMs: 0, scoreMs: 0, writeMs: 0, rulesMs: 0, flushMs: 0 },
     };
     // Heartbeat on a timer, not between iterations only: a slow write must not look like a dead worker
     // (Temporal would start a retry beside it). Cancellation arrives through the heartbeat.
@@ -211,6 +217,7 @@ export function createCollectActivities(deps: CollectDeps) {
     let lastFlush = Date.now();
 
     const flush = async () => {
+      const tf = performance.now();
       if (st.dirtyCount) {
         const r = await st.flush(kv);
         collectMetrics.stateWrites.inc(label, r.written);
@@ -219,6 +226,7 @@ export function createCollectActivities(deps: CollectDeps) {
       pendingAcks = [];
       await Promise.all(acks.map((m) => m.ackAck()));
       lastFlush = Date.now();
+      res.timings.flushMs += performance.now() - tf;
     };
 
     const housekeeping = async (nowMs: number) => {
@@ -251,17 +259,24 @@ export function createCollectActivities(deps: CollectDeps) {
         // Latency: wait for the first batch (long poll), then take whatever else is
         // already pending without waiting. A plain fetch of N would hold a lone
         // batch until its expiry (seconds) before the alert rules ever saw it.
-        if (pendingAcks.length) await flush(); // never sit on acks while waiting for data
+        // Throughput: while a backlog is there, take a full group without waiting and keep the acks
+        // for the next state flush. Only when nothing is pending: flush (never sit on acks while
+        // waiting for data), then long-poll.
         const fetchAt = Date.now();
+        const tFetch = performance.now();
         const msgs: JsMsg[] = [];
-        const first = await consumer.next({ expires: Math.max(1_000, Math.min(5_000, remaining)) });
-        if (first) {
-          msgs.push(first);
-          if (input.fetchMessages > 1 && first.info.pending > 0) {
-            const more = deps.js.fetch(deps.streamName, consumerName(partition), { batch: input.fetchMessages - 1, no_wait: true });
-            for await (const m of more) msgs.push(m);
-          }
+        const pull = async (n: number) => {
+          for await (const m of deps.js.fetch(deps.streamName, consumerName(partition), { batch: n, no_wait: true })) msgs.push(m);
+        };
+        if (pendingAcks.length) await pull(input.fetchMessages);
+        if (msgs.length === 0) {
+          if (pendingAcks.length) await flush();
+          // A pull of one message completes when it arrives (or at expiry): the long poll.
+          for await (const m of deps.js.fetch(deps.streamName, consumerName(partition), { batch: 1, expires: Math.max(1_000, Math.min(5_000, remaining)) })) msgs.push(m);
+          const first = msgs[0];
+          if (first && input.fetchMessages > 1 && first.info.pending > 0) await pull(input.fetchMessages - 1);
         }
+        res.timings.fetchMs += performance.now() - tFetch;
         if (msgs.length === 0) {
           res.idle = res.batches === 0;
           // Caught up: everything published before this fetch has been read, so the stream clock is "now".
@@ -293,6 +308,7 @@ export function createCollectActivities(deps: CollectDeps) {
         // 2. Health first (in process, ~10 ms per 2,000 points), so `gpu` and `gpu_health` lines go in one
         //    write. Baselines are applied only if the whole group is written. Model trouble must not hold
         //    telemetry back: logged, and the points are stored without health.
+        const tScore = performance.now();
         const points = good.length === 1 ? good[0]!.points : good.flatMap((g) => g.points);
         let health: HealthVerdict[] | undefined;
         let baselines: Record<string, Baseline> | undefined;
@@ -327,18 +343,29 @@ export function createCollectActivities(deps: CollectDeps) {
           }
         }
         if (health && deps.healthLines) {
-          const hl = deps.healthLines(points, health);
+          // `gpu_health` is a step series: a line when the class changes, while not healthy (the
+          // evidence), and at least every healthWriteEveryMs of data time per device. A healthy
+          // fleet then costs InfluxDB ≈ 1 extra line per device per minute instead of one per point.
+          const pick: number[] = [];
+          for (let i = 0; i < points.length; i++) {
+            if (st.healthDue(points[i]!, health[i]!.class, healthWriteEveryMs)) pick.push(i);
+          }
+          const hl = deps.healthLines(pick.map((i) => points[i]!), pick.map((i) => health![i]!));
           for (let i = 0; i < hl.length; i++) {
             lines.push(hl[i]!);
-            owner.push(-1 - i);
+            owner.push(-1 - pick[i]!);
           }
+          collectMetrics.healthLines.inc(label, hl.length);
         }
 
         // 4. Write, isolating bad lines.
         const t0 = performance.now();
+        res.timings.scoreMs += t0 - tScore;
         const w = await writeGroup(deps.writer, lines);
         const writeMs = performance.now() - t0;
         res.writeMs += writeMs;
+        res.timings.writeMs += writeMs;
+        const tRules = performance.now();
         collectMetrics.writeSeconds.observe(writeMs / 1_000);
 
         const held = new Set<number>(); // message indexes not fully written (about us): nak
@@ -412,6 +439,7 @@ export function createCollectActivities(deps: CollectDeps) {
           await signal(out.events, res);
         }
 
+        res.timings.rulesMs += performance.now() - tRules;
         // 6. Errors about us: hold what was not written (nak with a delay; no DLQ), alert, and retry.
         if (w.error) {
           for (const gi of held) good[gi]!.msg.nak(holdNakMs);

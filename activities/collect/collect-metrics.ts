@@ -12,6 +12,7 @@ export const collectMetrics = {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   }),
   lag: new Gauge({ name: 'telemetry_consumer_lag_messages', help: 'Batches not yet collected (pending + ack-pending)', labelNames: ['partition'] as const }),
+  healthLines: new Counter({ name: 'telemetry_health_lines_total', help: 'gpu_health lines written (on change, while not healthy, and at least every HEALTH_WRITE_EVERY_S)', labelNames: ['partition'] as const }),
   healthScored: new Counter({ name: 'telemetry_health_points_total', help: 'Points scored by the health model', labelNames: ['class'] as const }),
   alertEvents: new Counter({ name: 'telemetry_alert_events_total', help: 'Rule transitions', labelNames: ['type'] as const }),
   dlqPoints: new Counter({ name: 'telemetry_collect_dlq_points_total', help: 'Points dead-lettered (only the lines InfluxDB rejected)', labelNames: ['reason'] as const }),

@@ -95,6 +95,8 @@ export class PartitionState {
   private readonly dirty = new Set<string>();
   private partDirty = false;
   private bytes = 0;
+  /** Last `gpu_health` line written per device (memory only: after a restart one extra line per device). */
+  private readonly healthWritten = new Map<string, { cls: string; tUs: number }>();
 
   constructor(
     readonly partition: number,
@@ -121,6 +123,20 @@ export class PartitionState {
     if (rec.baseline) this.baselines.set(rec.device, rec.baseline);
     this.slots.set(rec.device, { rev, bytes });
     this.bytes += bytes;
+  }
+
+  /**
+   * Whether this point's health is worth a `gpu_health` line: the class changed, it is not
+   * healthy, or the device's last line is older than `everyMs` of data time (0 = always).
+   * Records the decision.
+   */
+  healthDue(p: { device: string; ts: string }, cls: string, everyMs: number): boolean {
+    if (everyMs <= 0) return true;
+    const tUs = Number(p.ts.slice(0, -3));
+    const last = this.healthWritten.get(p.device);
+    if (last && last.cls === cls && cls === 'healthy' && tUs >= last.tUs && tUs - last.tUs < everyMs * 1_000) return false;
+    if (!last || tUs >= last.tUs || last.cls !== cls) this.healthWritten.set(p.device, { cls, tUs });
+    return true;
   }
 
   markDirty(device: string): void {
@@ -217,6 +233,7 @@ export class PartitionState {
         this.slots.delete(device);
         this.rules.devices.delete(device);
         this.baselines.delete(device);
+        this.healthWritten.delete(device);
         this.dirty.delete(device);
       }),
     );

@@ -15,6 +15,26 @@ const escStr = (s: string): string => s.replace(/[\\"]/g, (c) => `\\${c}`).repla
 /** Float field value; line protocol has no NaN/Infinity, so those become 0 (the class is still written). */
 const floatField = (x: number): string => (Number.isFinite(x) ? String(x) : '0');
 
+/** `gpu_health,<tags>` per tag object and device (points of one decoded batch share their device's tags object). */
+const prefixCache = new WeakMap<Record<string, string>, Map<string, string>>();
+
+function healthPrefix(device: string, pointTags: Record<string, string>): string {
+  let byDevice = prefixCache.get(pointTags);
+  const hit = byDevice?.get(device);
+  if (hit !== undefined) return hit;
+  const tags: [string, string][] = [['device', device]];
+  for (const k of IDENTITY_TAGS) {
+    const v = pointTags[k];
+    if (v !== undefined && v !== '') tags.push([k, v]);
+  }
+  // Sorted tag keys are what InfluxDB stores; writing them sorted saves it the work.
+  tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const prefix = `${HEALTH_MEASUREMENT},${tags.map(([k, v]) => `${escTag(k)}=${escTag(v)}`).join(',')}`;
+  if (!byDevice) prefixCache.set(pointTags, (byDevice = new Map()));
+  byDevice.set(device, prefix);
+  return prefix;
+}
+
 /** One `gpu_health` line per point (same ns timestamp), tags: device + the point's identity tags. */
 export function healthLinesFor(points: readonly Point[], results: readonly HealthResult[]): string[] {
   if (points.length !== results.length) throw new Error(`healthLinesFor: ${points.length} points but ${results.length} results`);
@@ -22,16 +42,8 @@ export function healthLinesFor(points: readonly Point[], results: readonly Healt
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as Point;
     const r = results[i] as HealthResult;
-    const tags: [string, string][] = [['device', p.device]];
-    for (const k of IDENTITY_TAGS) {
-      const v = p.tags[k];
-      if (v !== undefined && v !== '') tags.push([k, v]);
-    }
-    // Sorted tag keys are what InfluxDB stores; writing them sorted saves it the work.
-    tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const tagStr = tags.filter(([, v]) => v !== '').map(([k, v]) => `${escTag(k)}=${escTag(v)}`).join(',');
-    const fields = `score=${floatField(r.score)},class="${escStr(r.class)}",reasons="${escStr(r.reasons.join(','))}"`;
-    lines[i] = `${HEALTH_MEASUREMENT},${tagStr} ${fields} ${p.ts}`;
+    const reasons = r.reasons.length === 0 ? '' : escStr(r.reasons.join(','));
+    lines[i] = `${healthPrefix(p.device, p.tags)} score=${floatField(r.score)},class="${escStr(r.class)}",reasons="${reasons}" ${p.ts}`;
   }
   return lines;
 }

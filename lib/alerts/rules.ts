@@ -383,6 +383,9 @@ function compile(rule: AlertRule): Compiled {
   };
 }
 
+const HOLDS: Check = Object.freeze({ holds: true, values: Object.freeze({}), summary: '' }) as Check;
+const HOLDS_NOT: Check = Object.freeze({ holds: false, values: Object.freeze({}), summary: '' }) as Check;
+
 function checkThreshold(rule: ThresholdRule, item: RuleBatchItem, firing: boolean): Check | undefined {
   const fields = item.point.fields;
   const v = num(fields, rule.field);
@@ -398,8 +401,8 @@ function checkThreshold(rule: ThresholdRule, item: RuleBatchItem, firing: boolea
       holds = holds && compare(cv, c.op, crhs);
     }
   }
-  // Values and text are built lazily by describeThreshold: most points change nothing.
-  return { holds, values: {}, summary: '' };
+  // Values and text are built lazily by describeThreshold: most points change nothing (no allocation here).
+  return holds ? HOLDS : HOLDS_NOT;
 }
 
 function describeThreshold(rule: ThresholdRule, item: RuleBatchItem): Pick<Check, 'values' | 'summary'> {
@@ -436,12 +439,19 @@ function checkRate(c: Compiled, item: RuleBatchItem, s: SeriesState, tUs: number
   if (spanUs < windowUs / 2) return undefined;
   const perSeconds = rule.per === 'minute' ? 60 : 1;
   const rate = ((v - first[1]) / (spanUs / 1_000_000)) * perSeconds;
+  const holds = compare(rate, rule.op, rule.value);
+  // Values and text only matter on a transition: built lazily (this runs for every point).
   const unit = rule.per === 'minute' ? 'min' : 's';
-  return {
-    holds: compare(rate, rule.op, rule.value),
-    values: { [rule.field]: v, [`${rule.field}_rate_per_${unit}`]: Number(rate.toPrecision(6)) },
-    summary: `${rule.field} changing ${fmt(rate)}/${unit} ${rule.op} ${fmt(rule.value)}/${unit} over ${rule.window}`,
+  const lazy: Check = {
+    holds,
+    get values() {
+      return { [rule.field]: v, [`${rule.field}_rate_per_${unit}`]: Number(rate.toPrecision(6)) };
+    },
+    get summary() {
+      return `${rule.field} changing ${fmt(rate)}/${unit} ${rule.op} ${fmt(rule.value)}/${unit} over ${rule.window}`;
+    },
   };
+  return lazy;
 }
 
 function checkHealth(rule: HealthRule, item: RuleBatchItem): Check | undefined {
@@ -449,8 +459,13 @@ function checkHealth(rule: HealthRule, item: RuleBatchItem): Check | undefined {
   if (!h) return undefined;
   return {
     holds: HEALTH_RANK[h.class] >= HEALTH_RANK[rule.atLeast],
-    values: { health_score: h.score },
-    summary: `health ${h.class} (score ${fmt(h.score)}${h.reasons.length ? `: ${h.reasons.join(', ')}` : ''})`,
+    get values() {
+      return { health_score: h.score };
+    },
+    // Built only on a transition (this runs for every scored point).
+    get summary() {
+      return `health ${h.class} (score ${fmt(h.score)}${h.reasons.length ? `: ${h.reasons.join(', ')}` : ''})`;
+    },
     health: h,
   };
 }
@@ -484,9 +499,14 @@ function tagKeysToKeep(rules: readonly AlertRule[]): Set<string> {
   return keys;
 }
 
+/** The kept tags of a point; cached per tags object (the points of one decoded batch share their device's). */
+const pickedCache = new WeakMap<Record<string, string>, { keys: Set<string>; out: Record<string, string> | undefined }>();
 function pickTags(tags: Record<string, string>, keys: Set<string>): Record<string, string> | undefined {
+  const hit = pickedCache.get(tags);
+  if (hit && hit.keys === keys) return hit.out;
   let out: Record<string, string> | undefined;
   for (const k of [...keys].sort()) if (Object.hasOwn(tags, k) && typeof tags[k] === 'string') (out ??= {})[k] = tags[k];
+  pickedCache.set(tags, { keys, out });
   return out;
 }
 

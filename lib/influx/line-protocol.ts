@@ -13,40 +13,52 @@ const TAG_ESCAPE = /[,= \\\n\r]/g;
 const TAG_NEEDS_ESCAPE = /[,= \\\n\r]/;
 const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`)) : s);
 
-/** Float fields are written as floats even when integral, so a later 41.5 does not conflict with 41i. */
-function fieldValue(v: number): string {
-  return Number.isInteger(v) ? `${v}.0` : String(v);
-}
 
 /**
- * Series-key prefix (`gpu,device=…,host=…`) per tag object and device. Points
- * decoded from one batch share their device's tag object, so the sort and
- * escaping run once per device per batch instead of once per point.
+ * Series-key prefix (`gpu,device=…,host=…`) per measurement, tag object and
+ * device. Points decoded from one batch share their device's tag object, so
+ * the sort and escaping run once per device per batch instead of once per point.
  */
-const prefixCache = new WeakMap<Record<string, string>, Map<string, string>>();
+const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, string>>>();
 
 function seriesPrefix(measurement: string, device: string, tagsIn: Record<string, string>): string {
-  let byDevice = prefixCache.get(tagsIn);
-  const key = `${measurement}\u0000${device}`;
-  const hit = byDevice?.get(key);
+  let byTags = prefixCache.get(measurement);
+  if (!byTags) prefixCache.set(measurement, (byTags = new WeakMap()));
+  let byDevice = byTags.get(tagsIn);
+  const hit = byDevice?.get(device);
   if (hit !== undefined) return hit;
   const tags: [string, string][] = [['device', device]];
   for (const [k, v] of Object.entries(tagsIn)) if (v !== '' && k !== 'device') tags.push([k, v]);
   tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let prefix = measurement;
   for (const [k, v] of tags) prefix += `,${escTag(k)}=${escTag(v)}`;
-  if (!byDevice) prefixCache.set(tagsIn, (byDevice = new Map()));
-  byDevice.set(key, prefix);
+  if (!byDevice) byTags.set(tagsIn, (byDevice = new Map()));
+  byDevice.set(device, prefix);
   return prefix;
+}
+
+/** `key=` per field name, escaped once (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
+const fieldKeyCache = new Map<string, string>();
+const FIELD_KEY_CACHE_MAX = 10_000;
+function fieldKey(k: string): string {
+  let e = fieldKeyCache.get(k);
+  if (e === undefined) {
+    e = `${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`;
+    if (fieldKeyCache.size < FIELD_KEY_CACHE_MAX) fieldKeyCache.set(k, e);
+  }
+  return e;
 }
 
 /** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
 export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {
   let fields = '';
-  for (const k in p.fields) {
-    const v = p.fields[k]!;
-    if (!Number.isFinite(v)) continue;
-    fields += `${fields ? ',' : ''}${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=${fieldValue(v)}`;
+  const f = p.fields;
+  for (const k in f) {
+    const v = f[k]!;
+    if (v - v !== 0) continue; // NaN / ±Infinity (cheaper than Number.isFinite on the hot path)
+    // Float fields are written as floats even when integral, so a later 41.5 does not conflict with 41i.
+    const text = v % 1 === 0 && v < 1e21 && v > -1e21 ? `${v}.0` : String(v);
+    fields = fields === '' ? fieldKey(k) + text : `${fields},${fieldKey(k)}${text}`;
   }
   if (!fields) return undefined; // a point with no fields is not storable
   return `${seriesPrefix(measurement, p.device, p.tags)} ${fields} ${p.ts}`;

@@ -28,6 +28,15 @@ export interface InfluxTarget {
   timeoutMs?: number;
   /** Where the token came from; re-read after a 401/403 so a rotated token is picked up without a restart. */
   tokenFile?: string;
+  /** Compress request bodies (default true). Over loopback it only costs CPU on both sides. */
+  gzip?: boolean;
+}
+
+/** `auto`: gzip unless InfluxDB is on this machine (loopback), where compression is pure CPU cost on both ends. */
+export function gzipFor(mode: 'auto' | 'on' | 'off', url: string): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  const host = new URL(url).hostname;
+  return !(host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host));
 }
 
 export const INFLUX_FAILURE_KINDS = ['data', 'too-large', 'auth', 'not-found', 'config', 'transient'] as const;
@@ -82,13 +91,19 @@ export class InfluxWriter {
 
   /** One request: resolves when InfluxDB answered 2xx, else throws InfluxWriteError. */
   async writeRequest(lines: readonly string[]): Promise<void> {
-    const body = await gzip(Buffer.from(lines.join('\n')), { level: 1 });
+    const raw = Buffer.from(lines.join('\n'));
+    const zip = this.target.gzip !== false;
+    const body = zip ? await gzip(raw, { level: 1 }) : raw;
     const url = `${this.target.url}/api/v2/write?org=${encodeURIComponent(this.target.org)}&bucket=${encodeURIComponent(this.target.bucket)}&precision=ns`;
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'POST',
-        headers: { Authorization: `Token ${this.token}`, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Encoding': 'gzip' },
+        headers: {
+          Authorization: `Token ${this.token}`,
+          'Content-Type': 'text/plain; charset=utf-8',
+          ...(zip ? { 'Content-Encoding': 'gzip' } : {}),
+        },
         body,
         signal: AbortSignal.timeout(this.target.timeoutMs ?? 30_000),
       });

@@ -4,6 +4,7 @@
  * drains `pending` into chunks.
  */
 import type { Point } from '../point.ts';
+import { detach } from './strings.ts';
 import {
   REJECTION_CAP,
   type Format,
@@ -58,8 +59,9 @@ export class Collector {
     this.rejected++;
     if (wholeRow) this.rejectedRows++;
     if (this.rejections.length < REJECTION_CAP) {
-      const r: Rejection = { file: this.file, line, reason };
-      if (column !== undefined) r.column = column;
+      // Stored until the summary: detached from the input chunk its cells were sliced from.
+      const r: Rejection = { file: this.file, line, reason: detach(reason) };
+      if (column !== undefined) r.column = detach(column);
       this.rejections.push(r);
     }
   }
@@ -80,15 +82,15 @@ export class Collector {
   }
 
   dropColumn(header: string): void {
-    this.dropped.add(header);
+    if (!this.dropped.has(header)) this.dropped.add(detach(header));
   }
 
   warn(message: string): void {
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    if (!this.warnings.includes(message)) this.warnings.push(detach(message));
   }
 
   note(message: string): void {
-    if (!this.notes.includes(message)) this.notes.push(message);
+    if (!this.notes.includes(message)) this.notes.push(detach(message));
   }
 
   take(): Point[] {

@@ -1,11 +1,15 @@
 /**
  * CSV formats (nvidia-smi `--query-gpu` and generic `timestamp,device,…`):
- * csv-parse tokenises, the TableEngine maps. csv-parse runs with relaxed
- * column counts so that a short/long row becomes OUR rejection (with its line
- * number) instead of an exception that would stop the file.
+ * the quote-free fast path (csv-fast.ts) tokenises what nvidia-smi writes,
+ * csv-parse reads the rest of a file from the first line the fast path cannot
+ * prove it reads identically (a quote, a stray CR), the TableEngine maps.
+ * csv-parse runs with relaxed column counts so that a short/long row becomes
+ * OUR rejection (with its line number) instead of an exception that would
+ * stop the file.
  */
 import { Parser, type Options } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
+import { QuoteFreeTokenizer, type RecordDelimiter } from './csv-fast.ts';
 import { classifyCell, splitHeaderUnit } from './fields.ts';
 import type { Collector } from './collector.ts';
 import { TableEngine, type TableOptions } from './table.ts';
@@ -28,17 +32,20 @@ const BASE_OPTIONS: Options = {
  * csv-parse's stream Parser, receiving records synchronously in `push` and
  * reading the live `info.lines` (public `Parser.info`) there: this avoids the
  * per-record info object `on_record`/`info: true` allocate (≈10 % of parse time).
+ * Records on lines <= `skipThrough` (the blank lines of a hand-over prefix) are dropped.
  */
 class LineAwareParser extends Parser {
   constructor(
     options: Options,
+    private readonly skipThrough: number,
     private readonly sink: (record: string[], line: number) => void,
   ) {
     super(options);
   }
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk === null) return super.push(chunk, encoding);
-    this.sink(chunk as string[], this.info.lines);
+    const line = this.info.lines;
+    if (line > this.skipThrough) this.sink(chunk as string[], line);
     return true;
   }
 }
@@ -53,59 +60,112 @@ function trimCells(cells: string[]): void {
   }
 }
 
-export class CsvFormat {
-  readonly engine: TableEngine;
+/** ES2024 `String#isWellFormed` / `toWellFormed` (Node ≥ 20; the TS lib is ES2023). */
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * The text csv-parse sees after its `Buffer.from(text)`: lone surrogates become
+ * U+FFFD, so the fast path must read the same characters.
+ */
+function asUtf8Text(text: string): string {
+  const t = text as unknown as WellFormed;
+  return t.isWellFormed() ? text : t.toWellFormed();
+}
+
+/** Receives the reader's records (cells trimmed) and CSV syntax errors, with physical line numbers. */
+export interface CsvRecordHandler {
+  record(cells: string[], line: number): void;
+  /** A record csv-parse skipped; `line` undefined when csv-parse did not say. */
+  syntaxError(line: number | undefined, message: string): void;
+}
+
+/**
+ * CSV records from whole text or a byte stream: the quote-free fast path
+ * until it hands over, csv-parse for the rest (or throughout, `fastPath`
+ * false: the reference the tests compare with). An error thrown by the
+ * handler stops the input and is rethrown by all()/write()/end().
+ */
+export class CsvRecordReader {
   private failure: Error | undefined;
   private parser: Parser | undefined;
+  /** Until csv-parse takes over (then undefined); its `lines` is csv-parse's line offset. */
+  private fast: QuoteFreeTokenizer | undefined;
 
   constructor(
-    private readonly c: Collector,
-    private readonly tableOpts: TableOptions,
-    private readonly columns: string[] | undefined,
-    private readonly tz: TimeZoneResolver,
+    private readonly h: CsvRecordHandler,
+    fastPath = true,
   ) {
-    this.engine = new TableEngine(c, tableOpts);
+    this.fast = fastPath ? new QuoteFreeTokenizer((cells, line) => h.record(cells, line)) : undefined;
   }
 
-  private options(withOnRecord: boolean): Options {
+  /**
+   * csv-parse options. After a hand-over csv-parse first reads `skipThrough`
+   * blank lines in the discovered delimiter (blankLines), so that its line
+   * numbers — in records, errors and error messages — and its record
+   * delimiter are those of the whole input; their records are dropped.
+   */
+  private options(withOnRecord: boolean, skipThrough: number): Options {
     return {
       ...BASE_OPTIONS,
       ...(withOnRecord
         ? {
             on_record: (record: string[], info: { lines: number }) => {
-              this.onRecord(record, info.lines);
+              if (info.lines <= skipThrough) return null;
+              trimCells(record);
+              this.h.record(record, info.lines);
               return null;
             },
           }
         : {}),
       on_skip: (err) => {
-        const line = (err as { lines?: number } | undefined)?.lines ?? this.c.lastLine + 1;
-        this.c.row(line);
-        this.c.reject(line, undefined, `CSV syntax: ${err?.message ?? 'invalid record'}`, true);
+        this.h.syntaxError((err as { lines?: number } | undefined)?.lines, err?.message ?? 'invalid record');
         return undefined;
       },
     };
   }
 
   /** Whole text at once (parseText). */
-  parseAll(text: string): void {
+  all(text: string): void {
+    const fast = this.fast;
+    this.fast = undefined;
+    let input = text;
+    let skip = 0;
+    if (fast !== undefined) {
+      const body = asUtf8Text(text);
+      const at = fast.all(body);
+      if (at === body.length) return;
+      skip = fast.lines;
+      input = eolOf(fast.delimiter).repeat(skip) + body.slice(at);
+    }
     try {
-      parseSync(text, this.options(true));
+      parseSync(input, this.options(true, skip));
     } catch (err) {
       throw this.failure ?? err;
     }
-    if (this.failure) throw this.failure;
-    this.finish();
   }
 
-  /** Streaming: synchronous per chunk (records are consumed inside on_record, nothing is buffered downstream). */
+  /** Streaming: synchronous per chunk (records are handled as they are read, nothing is buffered downstream). */
   write(chunk: Buffer): void {
+    let bytes: Buffer | undefined = chunk;
+    if (this.parser === undefined && this.fast !== undefined) {
+      bytes = this.fast.write(chunk);
+      if (bytes === undefined) return;
+    }
     this.parser ??= this.createParser();
-    this.parser.write(chunk);
+    this.parser.write(bytes);
     if (this.failure) throw this.failure;
   }
 
   async end(): Promise<void> {
+    if (this.parser === undefined && this.fast !== undefined) {
+      const rest = this.fast.end();
+      if (rest === undefined) return;
+      this.parser = this.createParser();
+      this.parser.write(rest);
+    }
     const parser = (this.parser ??= this.createParser());
     await new Promise<void>((resolve, reject) => {
       parser.once('error', (err) => reject(this.failure ?? err));
@@ -114,21 +174,77 @@ export class CsvFormat {
       parser.end();
     });
     if (this.failure) throw this.failure;
-    this.finish();
   }
 
+  /** csv-parse for the rest of the stream, from the line the fast path handed over (after its blank-line prefix). */
   private createParser(): Parser {
-    const p = new LineAwareParser(this.options(false), (record, line) => {
+    const skip = this.fast?.lines ?? 0;
+    const delimiter = this.fast?.delimiter ?? 'unknown';
+    this.fast = undefined;
+    const p = new LineAwareParser(this.options(false, skip), skip, (record, line) => {
+      if (this.failure) return;
+      trimCells(record);
       try {
-        this.onRecord(record, line);
-      } catch {
-        // kept in this.failure, rethrown by write()/end()
+        this.h.record(record, line);
+      } catch (err) {
+        // rethrown by write()/end()
+        this.failure = err instanceof Error ? err : new Error(String(err));
       }
     });
     p.on('error', (err) => {
       this.failure ??= err;
     });
+    for (const b of blankLines(delimiter, skip)) p.write(b);
     return p;
+  }
+}
+
+function eolOf(delimiter: RecordDelimiter): string {
+  return delimiter === 'crlf' ? '\r\n' : '\n';
+}
+
+/** `n` empty lines in the delimiter, in blocks of at most 1 MiB. */
+function blankLines(delimiter: RecordDelimiter, n: number): Buffer[] {
+  if (n === 0) return [];
+  const eol = eolOf(delimiter);
+  const per = Math.floor((1 << 20) / eol.length);
+  const out: Buffer[] = [];
+  for (let left = n; left > 0; left -= per) out.push(Buffer.from(eol.repeat(Math.min(per, left)), 'latin1'));
+  return out;
+}
+
+export class CsvFormat implements CsvRecordHandler {
+  readonly engine: TableEngine;
+  private failure: Error | undefined;
+  private readonly reader: CsvRecordReader;
+
+  constructor(
+    private readonly c: Collector,
+    private readonly tableOpts: TableOptions,
+    private readonly columns: string[] | undefined,
+    private readonly tz: TimeZoneResolver,
+    fastPath = true,
+  ) {
+    this.engine = new TableEngine(c, tableOpts);
+    this.reader = new CsvRecordReader(this, fastPath);
+  }
+
+  /** Whole text at once (parseText). */
+  parseAll(text: string): void {
+    this.reader.all(text);
+    if (this.failure) throw this.failure;
+    this.finish();
+  }
+
+  /** Streaming: synchronous per chunk. */
+  write(chunk: Buffer): void {
+    this.reader.write(chunk);
+  }
+
+  async end(): Promise<void> {
+    await this.reader.end();
+    if (this.failure) throw this.failure;
+    this.finish();
   }
 
   private finish(): void {
@@ -138,9 +254,14 @@ export class CsvFormat {
     this.engine.finish();
   }
 
-  private onRecord(cells: string[], line: number): void {
+  syntaxError(at: number | undefined, message: string): void {
+    const line = at ?? this.c.lastLine + 1;
+    this.c.row(line);
+    this.c.reject(line, undefined, `CSV syntax: ${message}`, true);
+  }
+
+  record(cells: string[], line: number): void {
     if (this.failure) return;
-    trimCells(cells);
     // An empty or whitespace-only line: not a row.
     if (cells.length === 1 && cells[0] === '') return;
     try {

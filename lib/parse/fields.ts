@@ -298,11 +298,88 @@ export function isAbsent(cell: string): boolean {
 export const ABSENT = undefined;
 export type CellValue = number | undefined | string;
 
+/** Exact powers of ten (10^22 is the largest a double holds exactly). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+/** A character of NUM_UNIT_RE's unit class `[A-Za-z%°µ]`. */
+function isUnitChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 37 || c === 0xb0 || c === 0xb5;
+}
+
+/**
+ * Hot-path subset of parseNumericCell: `-?\d+(\.\d+)?` with at most 15
+ * digits, optionally ` *<known unit of the column's dimension>`. Returns NaN
+ * for anything else (the caller runs the general rules).
+ *
+ * Exactness: with n < 2^53 digits and 10^k exact, n / 10^k is one correctly
+ * rounded IEEE division of the exact decimal value, i.e. exactly Number(text)
+ * (Clinger's fast path). A digit-free unit cannot be split differently by
+ * NUM_UNIT_RE (an exponent needs digits), so the value is the one the regex
+ * path computes.
+ */
+function fastNumeric(cell: string, dim: Dim, mul: number, div: number): number {
+  const len = cell.length;
+  let i = 0;
+  if (len > 0 && cell.charCodeAt(0) === 45 /* - */) i = 1;
+  const start = i;
+  let n = 0;
+  let c = 0;
+  while (i < len && (c = cell.charCodeAt(i) - 48) >= 0 && c <= 9) {
+    n = n * 10 + c;
+    i++;
+  }
+  let digits = i - start;
+  if (digits === 0) return NaN;
+  let v = n;
+  if (i < len && cell.charCodeAt(i) === 46 /* . */) {
+    const f = ++i;
+    while (i < len && (c = cell.charCodeAt(i) - 48) >= 0 && c <= 9) {
+      n = n * 10 + c;
+      i++;
+    }
+    if (i === f) return NaN; // `12.` and `12.W`: the general rules decide
+    digits += i - f;
+    v = n / POW10[i - f]!;
+  }
+  if (digits > 15) return NaN;
+  if (start === 1) v = -v;
+  if (i === len) return mul === 1 && div === 1 ? v : (v * mul) / div;
+  let u = i;
+  while (u < len && cell.charCodeAt(u) === 32) u++;
+  if (u === len) return NaN;
+  for (let k = u; k < len; k++) if (!isUnitChar(cell.charCodeAt(k))) return NaN;
+  const unit = UNITS[cell.slice(u)];
+  if (unit === undefined || (dim !== 'none' && unit.dim !== dim)) return NaN;
+  return (v * unit.mul) / unit.div;
+}
+
+/** Cells nvidia-smi prints for enum columns: the ENUM_WORDS value without lower-casing (none is a number, a unit or a placeholder). */
+function enumWord(cell: string): number | undefined {
+  switch (cell) {
+    case 'Enabled':
+    case 'Yes':
+    case 'Active':
+    case 'On':
+      return 1;
+    case 'Disabled':
+    case 'No':
+    case 'Not Active':
+    case 'Off':
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Parses a numeric cell for a column of dimension `dim` whose header unit
  * scales bare numbers by mul/div. Returns number, undefined (absent) or a reason.
  */
 export function parseNumericCell(cell: string, dim: Dim, mul: number, div: number): CellValue {
+  const fast = fastNumeric(cell, dim, mul, div);
+  if (fast === fast) return fast; // not NaN
+  const word = enumWord(cell);
+  if (word !== undefined) return word;
   const last = cell.charCodeAt(cell.length - 1);
   if (last >= 48 && last <= 57 && NUM_RE.test(cell)) {
     const n = Number(cell);
@@ -335,6 +412,19 @@ export function classifyCell(cell: string): 'numeric' | 'text' | 'absent' {
 
 /** `0x0000000000000001` → 1; decimal masks (DCGM) too. */
 export function parseMask(cell: string): CellValue {
+  // Hot path: nvidia-smi's `0x` + 16 hex digits, exact while below 2^53 (as parseInt then is).
+  const len = cell.length;
+  if (len > 2 && len <= 18 && cell.charCodeAt(0) === 48 && (cell.charCodeAt(1) | 0x20) === 120 /* x */) {
+    let n = 0;
+    let i = 2;
+    for (; i < len; i++) {
+      const c = cell.charCodeAt(i);
+      const d = c >= 48 && c <= 57 ? c - 48 : (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : -1;
+      if (d < 0) break;
+      n = n * 16 + d;
+    }
+    if (i === len && n <= Number.MAX_SAFE_INTEGER) return n;
+  }
   if (isAbsent(cell)) return ABSENT;
   if (HEX_RE.test(cell)) {
     const n = Number.parseInt(cell.slice(2), 16);
@@ -353,6 +443,8 @@ export function parsePstate(cell: string): CellValue {
 
 /** `Active` / `Not Active` flags of the per-reason columns. */
 export function parseFlag(cell: string): CellValue {
+  const word = enumWord(cell);
+  if (word !== undefined) return word;
   if (isAbsent(cell)) return ABSENT;
   const e = ENUM_WORDS[cell.toLowerCase()];
   if (e !== undefined) return e;

@@ -11,12 +11,14 @@
  * - the `host` option (else a Hostname label / hostname column) is always the
  *   `host` tag.
  * Results are cached per distinct identity tuple: one object lookup per row.
+ * A result's `tags` object is frozen and shared by the points of its device.
  *
  * Device ids are deterministic functions of the file content and options,
  * because re-ingestion relies on InfluxDB overwriting same series+timestamp.
  */
 import { basename, extname } from 'node:path';
 import { normaliseBusId } from './fields.ts';
+import { detach } from './strings.ts';
 import type { IdentitySource } from './types.ts';
 
 export interface IdentityValues {
@@ -92,7 +94,13 @@ export class IdentityResolver {
     return r;
   }
 
-  private build(v: IdentityValues): ResolvedIdentity {
+  private build(raw: IdentityValues): ResolvedIdentity {
+    // Values may be slices of a whole input chunk: detached, as the identity outlives the chunk.
+    const v: IdentityValues = {};
+    for (const k of Object.keys(raw) as (keyof IdentityValues)[]) {
+      const x = raw[k];
+      v[k] = x === undefined ? x : detach(x);
+    }
     const host = this.optionHost ?? (v.host || undefined);
     const tags: Record<string, string> = {};
     if (host !== undefined) tags.host = host;
@@ -146,6 +154,7 @@ export class IdentityResolver {
     if (host === undefined && (source === 'pci_bus_id' || source === 'gpu_index' || source === 'model')) {
       this.hostless.add(source);
     }
-    return { device, tags, source };
+    // Frozen: CSV points share it (one tags object per device); a mutation downstream would change every point of the device.
+    return { device, tags: Object.freeze(tags), source };
   }
 }

@@ -58,7 +58,12 @@ export function resolveBaseTime(explicitMs: number | undefined, mtimeMs: number 
   return { ms: Date.now(), source: 'now' };
 }
 
-function createContext(opts: ParseOptions, format: Format, baseSource: BaseTimeSource): Context {
+/** Test hooks, not part of the API: `csvFastPath: false` reads CSV with csv-parse only (the reference for the fast path). */
+export interface ParseInternals {
+  csvFastPath?: boolean;
+}
+
+function createContext(opts: ParseOptions, format: Format, baseSource: BaseTimeSource, internals: ParseInternals = {}): Context {
   if (!FORMATS.includes(format)) throw new ParseError(opts.fileName, `unknown format "${String(format)}"`);
   let tz: TimeZoneResolver;
   try {
@@ -90,7 +95,7 @@ function createContext(opts: ParseOptions, format: Format, baseSource: BaseTimeS
     const d = new DmonFormat(collector, tableOpts);
     driver = { write: (b) => d.write(b), end: () => d.end(), all: (t) => (d.write(t), d.end()) };
   } else {
-    const d = new CsvFormat(collector, tableOpts, opts.columns, tz);
+    const d = new CsvFormat(collector, tableOpts, opts.columns, tz, internals.csvFastPath ?? true);
     driver = { write: (b) => d.write(typeof b === 'string' ? Buffer.from(b) : b), end: () => d.end(), all: (t) => d.parseAll(t) };
   }
   const finishNotes = () => {
@@ -154,10 +159,12 @@ export async function* parseStream(
   return yield* parseStreamWith(input, opts, baseSourceOf(opts));
 }
 
-async function* parseStreamWith(
+/** parseStream with an explicit base-time source (parseFile) and test hooks. */
+export async function* parseStreamWith(
   input: NodeJS.ReadableStream | AsyncIterable<Buffer | string>,
   opts: ParseOptions,
   baseSource: BaseTimeSource,
+  internals: ParseInternals = {},
 ): AsyncGenerator<ParseChunk, ParseSummary> {
   const chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK);
   const it = utf8Chunks(input)[Symbol.asyncIterator]();
@@ -173,7 +180,7 @@ async function* parseStreamWith(
     }
     format = detectFormat(Buffer.concat(head).subarray(0, DETECT_BYTES).toString('utf8'), opts.fileName);
   }
-  const { collector, identity, driver } = createContext(opts, format, baseSource);
+  const { collector, identity, driver } = createContext(opts, format, baseSource, internals);
   for (const b of head) {
     driver.write(b);
     if (collector.pending.length >= chunkSize) yield { points: collector.take(), endLine: collector.lastLine };
@@ -191,9 +198,14 @@ async function* parseStreamWith(
 
 /** Whole text, synchronously. */
 export function parseText(text: string, opts: ParseOptions): ParseResult {
+  return parseTextWith(text, opts);
+}
+
+/** parseText with test hooks. */
+export function parseTextWith(text: string, opts: ParseOptions, internals: ParseInternals = {}): ParseResult {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const format = opts.format ?? detectFormat(body.slice(0, DETECT_BYTES), opts.fileName);
-  const { collector, identity, driver } = createContext(opts, format, baseSourceOf(opts));
+  const { collector, identity, driver } = createContext(opts, format, baseSourceOf(opts), internals);
   driver.all(body);
   const points: Point[] = collector.take();
   return { points, summary: collector.summary(identity.fallbackSource) };

@@ -38,6 +38,7 @@ import {
   type FieldTarget,
 } from './fields.ts';
 import { IdentityResolver, type IdentityValues, type ResolvedIdentity } from './identity.ts';
+import { detach } from './strings.ts';
 import type { TimeRange } from './time-range.ts';
 import { TimeZoneResolver, localDate, parseDateTime, parseDmonDateTime, parseTimestamp } from './timestamp.ts';
 
@@ -75,6 +76,9 @@ interface Column {
   bit: number;
   /** For 'auto': undecided until the first real value. */
   auto: 'unknown' | 'numeric' | 'text';
+  /** Value columns: the field name written, and whether no other value column writes it (nor does a fresh object inherit it). */
+  name?: string;
+  sole?: boolean;
 }
 
 /** Known text columns that carry no telemetry: dropped, listed in the summary. */
@@ -137,6 +141,12 @@ const IDENTITY_KINDS: Record<string, Kind> = {
 
 export type TableFlavor = 'nvidia-smi-csv' | 'generic-csv' | 'dmon';
 
+interface IdMemoEntry {
+  raw: string[];
+  id: ResolvedIdentity;
+}
+const ID_MEMO_WAYS = 8;
+
 export interface TableOptions {
   flavor: TableFlavor;
   tz: TimeZoneResolver;
@@ -168,6 +178,10 @@ export class TableEngine {
   private backwards = 0;
   private readonly sameTsDevices = new Set<string>();
   private gpuVsIndexNoted = false;
+  // last timestamp cell, its parse and range check (one slot: rows of a round are adjacent)
+  private lastTsCell: string | undefined;
+  private lastTs: string | undefined;
+  private lastTsBad: string | undefined;
   private headerSeen = false;
   private headerCount = 0;
   private headerGen = '';
@@ -183,7 +197,8 @@ export class TableEngine {
 
   /** Compiles a header. `units` are dmon's second header line (same length) when present. */
   setHeader(headers: string[], line: number, units?: string[]): void {
-    let names = headers.map((h) => h.trim());
+    // Detached: headers live as long as the parse (columns, rejections, summary).
+    let names = headers.map((h) => detach(h.trim()));
     // A trailing comma in the header makes an empty last name: not a column.
     while (names.length > 0 && names[names.length - 1] === '') names = names.slice(0, -1);
     const key = names.join('\u0001');
@@ -221,11 +236,22 @@ export class TableEngine {
         this.idList.push([name, col]);
       }
     }
+    this.idIdx = this.idList.map(([, col]) => col.idx);
+    const rank = (k: Kind) => ['uuid', 'bus', 'device', 'gpu', 'index', 'host', 'gi', 'ci', 'model', 'driver'].indexOf(k);
+    this.idPrimary = this.idList.map(([, col]) => col).sort((a, b) => rank(a.kind) - rank(b.kind))[0]?.idx ?? -1;
+    this.idMemo = new Map();
     this.maskCol = this.cols.find((col) => col.kind === 'mask');
     this.reasonCols = this.cols.filter((col) => col.kind === 'reason');
     this.valueCols = this.cols
       .filter((col) => col.kind === 'field' || col.kind === 'auto' || col.kind === 'pstate')
       .sort((a, b) => a.priority - b.priority || a.idx - b.idx);
+    const writers = new Map<string, number>();
+    for (const col of this.valueCols) {
+      col.name = col.kind === 'pstate' ? 'pstate' : col.field;
+      writers.set(col.name, (writers.get(col.name) ?? 0) + 1);
+    }
+    const fresh: Record<string, unknown> = {};
+    for (const col of this.valueCols) col.sole = writers.get(col.name!) === 1 && fresh[col.name!] === undefined;
     for (const col of this.cols) if (col.kind === 'text') this.c.dropColumn(col.header);
     const hasTime = this.tsCol !== undefined || this.timeCol !== undefined;
     if (!hasTime) {
@@ -325,12 +351,22 @@ export class TableEngine {
     let ts: string | undefined;
     if (this.tsCol !== undefined) {
       const cell = cells[this.tsCol.idx]!;
-      ts = parseTimestamp(cell, this.o.tz);
+      // The GPUs of one sample round share the timestamp text: parse and range-check it once (both pure in the text).
+      let bad: string | undefined;
+      if (cell === this.lastTsCell) {
+        ts = this.lastTs;
+        bad = this.lastTsBad;
+      } else {
+        ts = parseTimestamp(cell, this.o.tz);
+        bad = ts === undefined ? undefined : this.o.range.check(ts);
+        this.lastTsCell = cell;
+        this.lastTs = ts;
+        this.lastTsBad = bad;
+      }
       if (ts === undefined) {
         c.reject(line, this.tsCol.header, cell === '' ? 'missing timestamp' : `unparseable timestamp "${cell}"`, true);
         return;
       }
-      const bad = this.o.range.check(ts);
       if (bad !== undefined) {
         c.rejectTime(line, this.tsCol.header, `${bad}: "${cell}"`);
         return;
@@ -367,8 +403,9 @@ export class TableEngine {
         c.reject(line, col.header, v, false);
         continue;
       }
-      const name = col.kind === 'pstate' ? 'pstate' : col.field;
-      if (fields[name] === undefined) count++;
+      const name = col.name!;
+      // A sole writer's field cannot be set yet: skip the lookup.
+      if (col.sole || fields[name] === undefined) count++;
       fields[name] = v;
     }
     // --- throttle reasons: the bitmask wins; per-reason Active columns fill in without it.
@@ -417,15 +454,50 @@ export class TableEngine {
         return;
       }
     } else this.checkInterleave(id, ts);
-    const point: Point = { device: id.device, ts, tags: { ...id.tags }, fields };
+    // One frozen tags object per device, shared by its points (nothing downstream mutates tags; line protocol caches per tags object).
+    const point: Point = { device: id.device, ts, tags: id.tags, fields };
     c.emit(point, id.source, line);
   }
 
   /** Identity columns present in the current header, in IdentityValues order. */
   private idList: Array<[keyof IdentityValues, Column]> = [];
+  /** Cell index of each idList column, and of the one most likely to tell devices apart (uuid > bus id > device > index > …). */
+  private idIdx: number[] = [];
+  private idPrimary = -1;
+  /**
+   * Memo of identityOf per primary id cell: the id cells it was computed
+   * from (detached copies) and the result. Exact: a hit needs every id cell
+   * equal; a miss computes as before and replaces the oldest entry beyond
+   * ID_MEMO_WAYS (MIG instances share a parent UUID).
+   */
+  private idMemo = new Map<string, IdMemoEntry[]>();
 
   private identityOf(cells: string[]): ResolvedIdentity {
-    // Hot path: the resolver caches by the raw values; no closures or objects per row.
+    const idx = this.idIdx;
+    const n = idx.length;
+    const primary = this.idPrimary >= 0 ? cells[this.idPrimary]! : '';
+    const entries = this.idMemo.get(primary);
+    if (entries !== undefined) {
+      for (let e = 0; e < entries.length; e++) {
+        const entry = entries[e]!;
+        const raw = entry.raw;
+        let i = 0;
+        while (i < n && raw[i] === cells[idx[i]!]) i++;
+        if (i === n) return entry.id;
+      }
+    }
+    const id = this.identityOfUncached(cells);
+    const entry: IdMemoEntry = { raw: idx.map((i) => detach(cells[i]!)), id };
+    if (entries === undefined) this.idMemo.set(detach(primary), [entry]);
+    else {
+      if (entries.length >= ID_MEMO_WAYS) entries.shift();
+      entries.push(entry);
+    }
+    return id;
+  }
+
+  private identityOfUncached(cells: string[]): ResolvedIdentity {
+    // The resolver caches by the raw values.
     const list = this.idList;
     let key = this.headerGen;
     for (let i = 0; i < list.length; i++) {

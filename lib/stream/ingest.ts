@@ -24,7 +24,7 @@ import {
   type PointOptions,
 } from '../parse/index.ts';
 import { partitionSubject } from '../partition.ts';
-import { encodeBatch } from './codec.ts';
+import { encodePartitionBatch } from './codec.ts';
 import { publishMetrics, parseMetrics } from './metrics.ts';
 import { PartitionBatcher, batchByteLimit, publishWithRetry, type PartitionBatch, type PublishPolicy } from './publisher.ts';
 
@@ -216,7 +216,7 @@ export async function ingestFile(
     const ack = await publishWithRetry(
       target.js,
       partitionSubject(target.subjectPrefix, b.partition),
-      encodeBatch(`${origin}:${b.partition}:${b.seq}`, b.points),
+      encodePartitionBatch(`${origin}:${b.partition}:${b.seq}`, b),
       msgId,
       target.policy,
     );
@@ -313,7 +313,7 @@ export async function publishPoints(
       const ack = await publishWithRetry(
         target.js,
         partitionSubject(target.subjectPrefix, b.partition),
-        encodeBatch(`${origin}:${b.partition}:${b.seq}`, b.points),
+        encodePartitionBatch(`${origin}:${b.partition}:${b.seq}`, b),
         `${origin}:p${b.partition}:b${b.seq}${maxBytes === undefined ? '' : `:m${maxBytes}`}`,
         target.policy,
       );

@@ -5,6 +5,7 @@
 import { headers, type JetStreamClient, type PubAck } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Point } from '../point.ts';
+import type { BatchParts } from './codec.ts';
 import { partitionFor } from '../partition.ts';
 import { BATCH_VERSION } from './codec.ts';
 import { isStreamFull } from './jetstream.ts';
@@ -98,6 +99,8 @@ export async function publishWithRetry(
 
 export interface PartitionBatch {
   partition: number;
+  /** Pre-encoded JSON pieces of `points` (see encodeBatchParts), when the batcher bounded by bytes. */
+  parts?: BatchParts;
   /** 0-based sequence of this batch within its partition for this origin. */
   seq: number;
   points: Point[];
@@ -151,14 +154,26 @@ export class PointTooLargeError extends Error {
 
 interface PartitionBuffer {
   points: Point[];
+  /** JSON of each point's tuple and of each new device's `"id":{tags}` entry (kept when bounding by bytes, reused by encode). */
+  tuples: string[];
+  deviceEntries: string[];
   /** Devices whose tags are already counted in `bytes` (encodeBatch stores tags once per device). */
   devices: Set<string>;
   /** Exact encoded size of `points` as encodeBatch would produce it, with an origin of ORIGIN_RESERVE_BYTES. */
   bytes: number;
 }
 
-const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
-const emptyBuffer = (): PartitionBuffer => ({ points: [], devices: new Set(), bytes: ENVELOPE_BYTES });
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+const emptyBuffer = (): PartitionBuffer => ({ points: [], tuples: [], deviceEntries: [], devices: new Set(), bytes: ENVELOPE_BYTES });
 
 /**
  * Groups points by partition and cuts a partition's batch when it holds
@@ -195,19 +210,23 @@ export class PartitionBatcher {
     const out: PartitionBatch[] = [];
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
-      const part = partitionFor(p.device, this.partitions);
+      const part = this.partitionOf(p.device);
       let buf = this.buffers.get(part);
       if (!buf) this.buffers.set(part, (buf = emptyBuffer()));
       if (sizes) {
-        const { tuple, device } = sizes[i]!;
+        const sz = sizes[i]!;
         const grow = (b: PartitionBuffer) =>
-          (b.points.length ? 1 : 0) + tuple + (b.devices.has(p.device) ? 0 : device + (b.devices.size ? 1 : 0));
+          (b.points.length ? 1 : 0) + sz.tuple + (b.devices.has(p.device) ? 0 : sz.device + (b.devices.size ? 1 : 0));
         if (buf.points.length && buf.bytes + grow(buf) > this.maxBytes!) {
           out.push(this.cut(part));
           buf = this.buffers.get(part)!;
         }
         buf.bytes += grow(buf);
-        buf.devices.add(p.device);
+        if (!buf.devices.has(p.device)) {
+          buf.devices.add(p.device);
+          buf.deviceEntries.push(sz.deviceJson);
+        }
+        buf.tuples.push(sz.tupleJson);
       }
       buf.points.push(p);
       if (buf.points.length >= this.batchPoints) out.push(this.cut(part));
@@ -215,13 +234,42 @@ export class PartitionBatcher {
     return out;
   }
 
-  /** JSON bytes of the point's tuple and of its device's `"id":{tags}` entry; throws when it cannot fit alone. */
-  private sizeOf(p: Point): { tuple: number; device: number } {
-    const tuple = jsonBytes([p.device, p.ts, p.fields]);
-    const device = jsonBytes(p.device) + 1 + jsonBytes(p.tags);
+  /** Partition per device id, cached: the hash is per device, not per point (bounded: the cache restarts past 100,000 ids). */
+  private readonly partCache = new Map<string, number>();
+  private partitionOf(device: string): number {
+    let part = this.partCache.get(device);
+    if (part === undefined) {
+      if (this.partCache.size >= 100_000) this.partCache.clear();
+      part = partitionFor(device, this.partitions);
+      this.partCache.set(device, part);
+    }
+    return part;
+  }
+
+  /** `"id"` and `"id":{tags}` per device, reused while the tags stay equal (bounded like the partition cache). */
+  private readonly deviceJson = new Map<string, { tags: Record<string, string>; id: string; entry: string; bytes: number }>();
+  private deviceJsonOf(p: Point): { id: string; entry: string; bytes: number } {
+    const hit = this.deviceJson.get(p.device);
+    if (hit && (hit.tags === p.tags || sameTags(hit.tags, p.tags))) return hit;
+    if (this.deviceJson.size >= 100_000) this.deviceJson.clear();
+    const id = JSON.stringify(p.device);
+    const entry = `${id}:${JSON.stringify(p.tags)}`;
+    const e = { tags: p.tags, id, entry, bytes: Buffer.byteLength(entry, 'utf8') };
+    this.deviceJson.set(p.device, e);
+    return e;
+  }
+
+  /** JSON of the point's tuple and of its device's `"id":{tags}` entry, with byte sizes; throws when it cannot fit alone. */
+  private sizeOf(p: Point): { tuple: number; device: number; tupleJson: string; deviceJson: string } {
+    const d = this.deviceJsonOf(p);
+    // ts is decimal digits (validated at the edge): no escaping needed.
+    const tupleJson = `[${d.id},"${p.ts}",${JSON.stringify(p.fields)}]`;
+    const deviceJson = d.entry;
+    const tuple = Buffer.byteLength(tupleJson, 'utf8');
+    const device = d.bytes;
     const alone = ENVELOPE_BYTES + tuple + device;
     if (alone > this.maxBytes!) throw new PointTooLargeError(p.device, p.ts, alone, this.maxBytes!);
-    return { tuple, device };
+    return { tuple, device, tupleJson, deviceJson };
   }
 
   /** Remaining partial batches. */
@@ -234,8 +282,11 @@ export class PartitionBatcher {
   private cut(part: number): PartitionBatch {
     const seq = this.seqs.get(part) ?? 0;
     this.seqs.set(part, seq + 1);
-    const points = this.buffers.get(part)!.points;
+    const buf = this.buffers.get(part)!;
     this.buffers.set(part, emptyBuffer());
-    return { partition: part, seq, points };
+    // The JSON built for the byte bound is reused: encoding it again would cost as much as the bound did.
+    return buf.tuples.length === buf.points.length && buf.tuples.length > 0
+      ? { partition: part, seq, points: buf.points, parts: { devices: buf.deviceEntries, tuples: buf.tuples } }
+      : { partition: part, seq, points: buf.points };
   }
 }

@@ -123,3 +123,15 @@ describe('encodeBatch / decodeBatch', () => {
     assert.deepEqual(decodeBatch(enc(b)).points[0]!.tags, {});
   });
 });
+
+test('a batch cut by bytes is encoded from its pre-encoded pieces, byte-identical to encodeBatch (also for "__proto__" and unicode ids)', async () => {
+  const { PartitionBatcher } = await import('../../../lib/stream/publisher.ts');
+  const { encodePartitionBatch } = await import('../../../lib/stream/codec.ts');
+  const pts = ['GPU-a', '__proto__', 'gpu ü/1', 'GPU-a'].flatMap((device, i) =>
+    Array.from({ length: 5 }, (_, k) => ({ device, ts: String(1_700_000_000_000_000_000n + BigInt(i * 10 + k)), tags: { host: `h${i % 2}`, model: 'NVIDIA "H100"' }, fields: { temperature_c: 40 + k, power_w: 100.25 } })),
+  );
+  const b = new PartitionBatcher(1, 7, 1_000_000);
+  const batches = [...b.add(pts), ...b.flush()];
+  assert.ok(batches.length >= 3 && batches.every((x) => x.parts));
+  for (const x of batches) assert.deepEqual(Buffer.from(encodePartitionBatch('o:1', x)), Buffer.from(encodeBatch('o:1', x.points)));
+});
