@@ -207,7 +207,6 @@ export function createCollectActivities(deps: CollectDeps) {
     // Heartbeat on a timer, not between iterations only: a slow write must not look like a dead worker
     // (Temporal would start a retry beside it). Cancellation arrives through the heartbeat.
     const beat = ctx ? setInterval(() => ctx.heartbeat({ batches: res.batches, points: res.points }), HEARTBEAT_MS) : undefined;
-    const consumer = await deps.js.consumers.get(deps.streamName, consumerName(partition));
     const kv: KV = await store.kv();
     const st: PartitionState = await store.get(partition);
     const clock = clocks.get(partition) ?? { streamMs: 0, absenceAt: 0, pruneAt: 0 };

@@ -7,24 +7,20 @@
  * capture), so PartitionBatcher also bounds each batch by this encoding's exact
  * byte length: a change here must keep its size accounting in step.
  */
-import { z } from 'zod';
 import type { Point } from '../point.ts';
 
 export const BATCH_VERSION = 1;
 
-const batchSchema = z.object({
-  v: z.literal(BATCH_VERSION),
+/** The wire shape; decodeBatch checks it by hand (a schema library cost ≈ 3× more per point). */
+export interface EncodedBatch {
+  v: typeof BATCH_VERSION;
   /** Where the batch came from (file digest + chunk, or HTTP client batch id). */
-  origin: z.string().min(1),
-  devices: z.record(z.string(), z.record(z.string(), z.string())),
-  /** [device, ts (ns decimal string), fields] */
-  points: z.array(
-    z.tuple([z.string().min(1), z.string().regex(/^\d{1,19}$/), z.record(z.string(), z.number().finite())]),
-  ),
-});
-
-/** The wire shape (documentation and type; decodeBatch checks it by hand). */
-export type EncodedBatch = z.infer<typeof batchSchema>;
+  origin: string;
+  /** Tags once per device. */
+  devices: Record<string, Record<string, string>>;
+  /** [device, ts (ns decimal string within int64), fields] */
+  points: [string, string, Record<string, number>][];
+}
 
 export class BatchDecodeError extends Error {
   override name = 'BatchDecodeError';
@@ -78,7 +74,7 @@ function validTs(ts: unknown): ts is string {
  * Decodes and validates a batch; throws BatchDecodeError naming what is wrong
  * (poison). Hand-written checks instead of a schema library: this runs for
  * every point the collector stores (≈ 3× faster than the zod schema it replaced,
- * which `batchSchema` still documents).
+ * which `EncodedBatch` documents).
  */
 export function decodeBatch(data: Uint8Array): { origin: string; points: Point[] } {
   let raw: unknown;
