@@ -16,6 +16,7 @@ import { down, runUp, status, upDetached } from './stack-commands.ts';
 import { CliOptionError, runIngest, runParse, runScrape, type ParseCliOptions } from './ingest-commands.ts';
 import { reader, withAlerts } from './query-commands.ts';
 import { registerDlqCommands } from './dlq-commands.ts';
+import { registerBenchCommands } from './bench-commands.ts';
 
 let cfgCache: Config | undefined;
 const cfg = () => (cfgCache ??= loadConfig());
@@ -256,6 +257,7 @@ alerts
   });
 
 registerDlqCommands(program, cfg);
+registerBenchCommands(program);
 
 program
   .command('sample')

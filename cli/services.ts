@@ -20,14 +20,20 @@ export type ServiceName = keyof typeof SERVICE_ENTRY;
 
 export function spawnService(
   name: ServiceName,
-  opts: { dataDir: string; env?: NodeJS.ProcessEnv; detached?: boolean },
+  opts: {
+    dataDir: string;
+    env?: NodeJS.ProcessEnv;
+    detached?: boolean;
+    /** Environment the child starts from, before `env` (default: this process's; the benches pass an isolated one). */
+    baseEnv?: NodeJS.ProcessEnv;
+  },
 ): { child: ChildProcess; server: ManagedServer; logFile: string } {
   const logFile = join(opts.dataDir, 'logs', `${name}.log`);
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, SERVICE_ENTRY[name])], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...opts.env, DATA_DIR: opts.dataDir },
+    env: { ...(opts.baseEnv ?? process.env), ...opts.env, DATA_DIR: opts.dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });

@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { openSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import type { Config } from '../lib/config.ts';
 import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
 import { startStack, type RunningStack } from '../infra/stack/stack.ts';
@@ -16,7 +15,7 @@ import { httpOk, isAlive, stopPid, waitUntilReady, type ManagedServer } from '..
 import { rpcCall } from '../infra/stack/chain.ts';
 import { maskToken } from '../infra/stack/influxdb.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
-import { temporalReady } from '../infra/stack/temporal.ts';
+import { taskQueueHasPollers, temporalReady } from '../infra/stack/temporal.ts';
 import { REPO_ROOT, spawnService, type ServiceName } from './services.ts';
 
 export interface UpOptions {
@@ -80,7 +79,7 @@ export async function up(cfg: Config, opts: UpOptions = {}): Promise<UpHandle> {
         state.components.api = { ...state.components.api, url, docs: `${url}/docs` };
       } else {
         const queue = name === 'collect-worker' ? 'telemetry-collect' : 'telemetry-alerts';
-        await waitUntilReady(name, () => hasPollers(stack.endpoints.temporal!.address, cfg.TEMPORAL_NAMESPACE, queue), {
+        await waitUntilReady(name, () => taskQueueHasPollers(stack.endpoints.temporal!.address, cfg.TEMPORAL_NAMESPACE, queue), {
           timeoutMs: 120_000,
           child,
           logFile,
@@ -104,17 +103,6 @@ export async function up(cfg: Config, opts: UpOptions = {}): Promise<UpHandle> {
     done,
     stop: () => (stopping ??= stopAll().finally(resolveDone)),
   };
-}
-
-/** True once a worker polls the task queue. */
-async function hasPollers(address: string, namespace: string, taskQueue: string): Promise<boolean> {
-  const conn = await Connection.connect({ address, connectTimeout: 1_000 });
-  try {
-    const r = await conn.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
-    return (r.pollers?.length ?? 0) > 0;
-  } finally {
-    await conn.close();
-  }
 }
 
 export function printUrls(cfg: Config, h: UpHandle, out: (s: string) => void = console.log): void {

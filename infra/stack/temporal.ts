@@ -86,6 +86,17 @@ export async function temporalReady(address: string, namespace: string): Promise
   }
 }
 
+/** True once a worker polls `taskQueue` (workflow task pollers), i.e. it really runs. */
+export async function taskQueueHasPollers(address: string, namespace: string, taskQueue: string): Promise<boolean> {
+  const conn = await Connection.connect({ address, connectTimeout: 1_000 });
+  try {
+    const r = await conn.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    return (r.pollers?.length ?? 0) > 0;
+  } finally {
+    await conn.close();
+  }
+}
+
 export async function temporalVersion(bin: string): Promise<string> {
   const { stdout } = await promisify(execFile)(bin, ['--version']);
   return stdout.trim();
