@@ -47,18 +47,23 @@ function cellOf(s: string, a: number, b: number): string {
   return s.slice(i, j);
 }
 
-/** Cells of the line content [a, b) (no delimiter inside). */
-function cellsOf(s: string, a: number, b: number): string[] {
-  const cells: string[] = [];
+/**
+ * Cells of the line content [a, b) of `s` (no line end inside). `comma` is
+ * the first comma at or after `a` (s.length when none); returns the first
+ * comma after the line, so each comma is searched for once (a comma-free
+ * line never rescans the rest of the input).
+ */
+function cellsOf(s: string, a: number, b: number, comma: number, cells: string[]): number {
   let start = a;
-  for (let i = a; i < b; i++) {
-    if (s.charCodeAt(i) === 44 /* , */) {
-      cells.push(cellOf(s, start, i));
-      start = i + 1;
-    }
+  let c = comma;
+  while (c < b) {
+    cells.push(cellOf(s, start, c));
+    start = c + 1;
+    c = s.indexOf(',', start);
+    if (c < 0) c = s.length;
   }
   cells.push(cellOf(s, start, b));
-  return cells;
+  return c;
 }
 
 export class QuoteFreeTokenizer {
@@ -82,13 +87,17 @@ export class QuoteFreeTokenizer {
     if (nextQuote < 0) nextQuote = len;
     let nextCr = s.indexOf('\r', from);
     if (nextCr < 0) nextCr = len;
+    let comma = s.indexOf(',', from);
+    if (comma < 0) comma = len;
     let pos = from;
     while (pos < len) {
       const nl = s.indexOf('\n', pos);
       if (nl < 0) {
         // Unterminated last line: a record at the end of input, unless it holds a quote or a CR.
         if (!final || nextQuote < len || nextCr < len) return pos;
-        this.sink(cellsOf(s, pos, len), ++this.lines);
+        const cells: string[] = [];
+        cellsOf(s, pos, len, comma, cells);
+        this.sink(cells, ++this.lines);
         return len;
       }
       if (nextQuote < nl) return pos;
@@ -104,7 +113,9 @@ export class QuoteFreeTokenizer {
         nextCr = s.indexOf('\r', nl);
         if (nextCr < 0) nextCr = len;
       }
-      this.sink(cellsOf(s, pos, end), ++this.lines);
+      const cells: string[] = [];
+      comma = cellsOf(s, pos, end, comma, cells);
+      this.sink(cells, ++this.lines);
       pos = nl + 1;
     }
     return pos;

@@ -380,6 +380,11 @@ export function parseNumericCell(cell: string, dim: Dim, mul: number, div: numbe
   if (fast === fast) return fast; // not NaN
   const word = enumWord(cell);
   if (word !== undefined) return word;
+  return parseNumericCellRules(cell, dim, mul, div);
+}
+
+/** The general rules of parseNumericCell (its fast paths must agree with them; tests compare). */
+export function parseNumericCellRules(cell: string, dim: Dim, mul: number, div: number): CellValue {
   const last = cell.charCodeAt(cell.length - 1);
   if (last >= 48 && last <= 57 && NUM_RE.test(cell)) {
     const n = Number(cell);
@@ -425,6 +430,11 @@ export function parseMask(cell: string): CellValue {
     }
     if (i === len && n <= Number.MAX_SAFE_INTEGER) return n;
   }
+  return parseMaskRules(cell);
+}
+
+/** The general rules of parseMask. */
+export function parseMaskRules(cell: string): CellValue {
   if (isAbsent(cell)) return ABSENT;
   if (HEX_RE.test(cell)) {
     const n = Number.parseInt(cell.slice(2), 16);
@@ -445,6 +455,11 @@ export function parsePstate(cell: string): CellValue {
 export function parseFlag(cell: string): CellValue {
   const word = enumWord(cell);
   if (word !== undefined) return word;
+  return parseFlagRules(cell);
+}
+
+/** The general rules of parseFlag. */
+export function parseFlagRules(cell: string): CellValue {
   if (isAbsent(cell)) return ABSENT;
   const e = ENUM_WORDS[cell.toLowerCase()];
   if (e !== undefined) return e;

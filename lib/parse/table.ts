@@ -22,7 +22,6 @@ import {
   THERMAL_MASK,
   POWER_MASK,
   HW_SLOWDOWN_MASK,
-  applyThrottleMask,
   canonicalTarget,
   classifyCell,
   genericFieldName,
@@ -38,6 +37,7 @@ import {
   type FieldTarget,
 } from './fields.ts';
 import { IdentityResolver, type IdentityValues, type ResolvedIdentity } from './identity.ts';
+import { RowFields } from './row-fields.ts';
 import { detach } from './strings.ts';
 import type { TimeRange } from './time-range.ts';
 import { TimeZoneResolver, localDate, parseDateTime, parseDmonDateTime, parseTimestamp } from './timestamp.ts';
@@ -76,9 +76,9 @@ interface Column {
   bit: number;
   /** For 'auto': undecided until the first real value. */
   auto: 'unknown' | 'numeric' | 'text';
-  /** Value columns: the field name written, and whether no other value column writes it (nor does a fresh object inherit it). */
+  /** Value, reason columns: the field name written and its RowFields slot. */
   name?: string;
-  sole?: boolean;
+  slot?: number;
 }
 
 /** Known text columns that carry no telemetry: dropped, listed in the summary. */
@@ -178,6 +178,9 @@ export class TableEngine {
   private backwards = 0;
   private readonly sameTsDevices = new Set<string>();
   private gpuVsIndexNoted = false;
+  /** The current header's field slots (row fields are written by slot, see row-fields.ts). */
+  private fields = new RowFields();
+  private throttleSlots: number[] = [];
   // last timestamp cell, its parse and range check (one slot: rows of a round are adjacent)
   private lastTsCell: string | undefined;
   private lastTs: string | undefined;
@@ -245,13 +248,13 @@ export class TableEngine {
     this.valueCols = this.cols
       .filter((col) => col.kind === 'field' || col.kind === 'auto' || col.kind === 'pstate')
       .sort((a, b) => a.priority - b.priority || a.idx - b.idx);
-    const writers = new Map<string, number>();
+    this.fields = new RowFields();
     for (const col of this.valueCols) {
       col.name = col.kind === 'pstate' ? 'pstate' : col.field;
-      writers.set(col.name, (writers.get(col.name) ?? 0) + 1);
+      col.slot = this.fields.slot(col.name);
     }
-    const fresh: Record<string, unknown> = {};
-    for (const col of this.valueCols) col.sole = writers.get(col.name!) === 1 && fresh[col.name!] === undefined;
+    for (const col of this.reasonCols) col.slot = this.fields.slot(col.field);
+    this.throttleSlots = ['throttle_reasons', 'throttle_thermal', 'throttle_power', 'throttle_hw_slowdown'].map((f) => this.fields.slot(f));
     for (const col of this.cols) if (col.kind === 'text') this.c.dropColumn(col.header);
     const hasTime = this.tsCol !== undefined || this.timeCol !== undefined;
     if (!hasTime) {
@@ -381,7 +384,9 @@ export class TableEngine {
       }
     }
     // --- values
-    const fields: Record<string, number> = {};
+    const fields = this.fields;
+    fields.reset();
+    const [reasonsSlot, thermalSlot, powerSlot, hwSlot] = this.throttleSlots as [number, number, number, number];
     let count = 0;
     for (const col of this.valueCols) {
       const cell = cells[col.idx]!;
@@ -403,10 +408,8 @@ export class TableEngine {
         c.reject(line, col.header, v, false);
         continue;
       }
-      const name = col.name!;
-      // A sole writer's field cannot be set yet: skip the lookup.
-      if (col.sole || fields[name] === undefined) count++;
-      fields[name] = v;
+      if (fields.isUnset(col.slot!)) count++;
+      fields.set(col.slot!, v);
     }
     // --- throttle reasons: the bitmask wins; per-reason Active columns fill in without it.
     let masked = false;
@@ -414,7 +417,11 @@ export class TableEngine {
       const cell = cells[this.maskCol.idx]!;
       const m = parseMask(cell);
       if (typeof m === 'number') {
-        applyThrottleMask(fields, m);
+        // as applyThrottleMask
+        fields.set(reasonsSlot, m);
+        fields.set(thermalSlot, m & THERMAL_MASK ? 1 : 0);
+        fields.set(powerSlot, m & POWER_MASK ? 1 : 0);
+        fields.set(hwSlot, m & HW_SLOWDOWN_MASK ? 1 : 0);
         count++;
         masked = true;
       } else if (typeof m === 'string') c.reject(line, this.maskCol.header, m, false);
@@ -429,15 +436,15 @@ export class TableEngine {
           continue;
         }
         if (f === undefined) continue;
-        fields[col.field] = f;
+        fields.set(col.slot!, f);
         count++;
         any = true;
         if (f === 1) bits |= col.bit;
       }
       if (any && !masked) {
-        fields.throttle_thermal = bits & THERMAL_MASK ? 1 : 0;
-        fields.throttle_power = bits & POWER_MASK ? 1 : 0;
-        fields.throttle_hw_slowdown = bits & HW_SLOWDOWN_MASK ? 1 : 0;
+        fields.set(thermalSlot, bits & THERMAL_MASK ? 1 : 0);
+        fields.set(powerSlot, bits & POWER_MASK ? 1 : 0);
+        fields.set(hwSlot, bits & HW_SLOWDOWN_MASK ? 1 : 0);
       }
     }
     if (count === 0) {
@@ -455,7 +462,7 @@ export class TableEngine {
       }
     } else this.checkInterleave(id, ts);
     // One frozen tags object per device, shared by its points (nothing downstream mutates tags; line protocol caches per tags object).
-    const point: Point = { device: id.device, ts, tags: id.tags, fields };
+    const point: Point = { device: id.device, ts, tags: id.tags, fields: fields.toObject() };
     c.emit(point, id.source, line);
   }
 

@@ -1,98 +1,142 @@
 /**
- * Parse throughput benchmark (not a test): generates a 1M-row, 8-GPU
- * nvidia-smi CSV (8 columns, units in cells, as `--query-gpu … --format=csv`
- * writes it) in a temp dir, streams it through parseFile's streaming path and
- * prints rows/s and peak RSS.
+ * Parse throughput benchmark (not a test), one process, one parsing thread:
+ * writes the 16-column nvidia-smi sample (`writeSample`, 8 GPUs, units in
+ * cells) and the 212-column capture (`wideCaptureLines`) to a temp dir, then
+ * streams each through parseStream (parseFile's path, 256 KiB reads) `--runs`
+ * times and reports the median. Points are counted and dropped, as a
+ * publisher would. Prints a table, then one JSON object on the last line.
  *
- *   npx tsx test/bench/parse-bench.ts [rows]
+ *   npx tsx test/bench/parse-bench.ts [--rows16 1000000] [--rows212 100000] [--runs 3] [--csv-parse]
+ *
+ * rows/s is wall time; rows/cpu-s divides by the process's CPU time (GC
+ * helper threads included), which other load on the machine disturbs less.
+ * `--csv-parse` also measures the csv-parse-only reference path (the CSV
+ * fast path off) in the same process.
  */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Parser } from 'csv-parse';
-import { parseStream } from '../../lib/parse/index.ts';
+import { parseArgs } from 'node:util';
+import { parseStreamWith, type ParseInternals } from '../../lib/parse/parse.ts';
+import { writeSample } from '../../lib/sample/generate-sample.ts';
+import { WIDE_COLUMNS, wideCaptureLines } from '../../lib/sample/wide-capture.ts';
 
-/** csv-parse alone with the same options and record hand-off: the ceiling for parseStream on this machine. */
-async function csvParseOnly(file: string): Promise<number> {
-  let n = 0;
-  class Counting extends Parser {
-    override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-      if (chunk === null) return super.push(chunk, encoding);
-      n++;
-      return true;
-    }
-  }
-  const p = new Counting({ relax_column_count: true, relax_quotes: true, skip_records_with_error: true });
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) p.write(chunk);
-  await new Promise<void>((resolve) => {
-    p.once('end', resolve);
-    p.resume();
-    p.end();
-  });
-  return n;
+const { values: args } = parseArgs({
+  options: {
+    rows16: { type: 'string', default: '1000000' },
+    rows212: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    'csv-parse': { type: 'boolean', default: false },
+  },
+});
+const ROWS16 = Number(args.rows16);
+const ROWS212 = Number(args.rows212);
+const RUNS = Math.max(1, Number(args.runs));
+const GPUS = 8;
+
+interface FileResult {
+  file: string;
+  columns: number;
+  path: 'fast' | 'csv-parse';
+  rows: number;
+  points: number;
+  rejected: number;
+  bytes: number;
+  rows_per_s: number;
+  rows_per_cpu_s: number;
+  mb_per_s: number;
+  peak_rss_mib: number;
+  runs_rows_per_s: number[];
 }
 
-const rows = Number(process.argv[2] ?? 1_000_000);
-const gpus = 8;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function generate(path: string): Promise<void> {
-  const fh = await open(path, 'w');
-  const header =
-    'timestamp, index, pci.bus_id, temperature.gpu, power.draw [W], utilization.gpu [%], memory.used [MiB], clocks.sm [MHz]\n';
-  let buf = header;
-  const t0 = Date.UTC(2024, 0, 31, 12, 0, 0);
-  let seed = 42;
-  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) & 0x7fff_ffff) / 0x7fff_ffff);
-  for (let i = 0; i < rows; i++) {
-    const g = i % gpus;
-    const t = new Date(t0 + Math.floor(i / gpus) * 1000 + g);
-    const ts = `${t.getUTCFullYear()}/${String(t.getUTCMonth() + 1).padStart(2, '0')}/${String(t.getUTCDate()).padStart(2, '0')} ${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}:${String(t.getUTCSeconds()).padStart(2, '0')}.${String(t.getUTCMilliseconds()).padStart(3, '0')}`;
-    buf += `${ts}, ${g}, 00000000:${(0x18 + g * 0x10).toString(16).toUpperCase()}:00.0, ${40 + Math.floor(rnd() * 40)}, ${(100 + rnd() * 300).toFixed(2)} W, ${Math.floor(rnd() * 100)} %, ${Math.floor(rnd() * 80_000)} MiB, ${1000 + Math.floor(rnd() * 1000)} MHz\n`;
+async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
+  const out = createWriteStream(path);
+  let buf = '';
+  for (const line of lines) {
+    buf += line + '\n';
     if (buf.length > 1 << 20) {
-      await fh.write(buf);
+      if (!out.write(buf)) await once(out, 'drain');
       buf = '';
     }
   }
-  await fh.write(buf);
-  await fh.close();
+  out.end(buf);
+  await once(out, 'finish');
+}
+
+async function measure(name: string, columns: number, path: string, internals: ParseInternals): Promise<FileResult> {
+  const bytes = (await stat(path)).size;
+  const rates: number[] = [];
+  const cpuRates: number[] = [];
+  let peakRss = process.memoryUsage().rss;
+  let last = { rows: 0, points: 0, rejected: 0 };
+  for (let run = 0; run < RUNS; run++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let points = 0;
+    const gen = parseStreamWith(createReadStream(path, { highWaterMark: 256 * 1024 }), { fileName: path, maxFutureMs: 1e13 }, 'option', internals);
+    let r = await gen.next();
+    while (!r.done) {
+      points += r.value.points.length;
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+      r = await gen.next();
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    last = { rows: r.value.rows, points, rejected: r.value.rejected };
+    rates.push(Math.round(r.value.rows / secs));
+    cpuRates.push(Math.round(r.value.rows / ((cpu.user + cpu.system) / 1e6)));
+  }
+  const rowsPerS = median(rates);
+  return {
+    file: name,
+    columns,
+    path: internals.csvFastPath === false ? 'csv-parse' : 'fast',
+    ...last,
+    bytes,
+    rows_per_s: rowsPerS,
+    rows_per_cpu_s: median(cpuRates),
+    mb_per_s: Number(((rowsPerS * bytes) / last.rows / 1e6).toFixed(1)),
+    peak_rss_mib: Math.round(peakRss / 1024 / 1024),
+    runs_rows_per_s: rates,
+  };
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'parse-bench-'));
 try {
-  const file = join(dir, 'bench-8gpu.csv');
+  const f16 = join(dir, 'nvidia-smi-16.csv');
+  const f212 = join(dir, 'nvidia-smi-212.csv');
   const g0 = performance.now();
-  await generate(file);
-  const size = (await stat(file)).size;
-  console.log(`generated ${rows.toLocaleString('en')} rows, ${(size / 1e6).toFixed(1)} MB in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
+  await writeSample(f16, { gpus: GPUS, samples: Math.ceil(ROWS16 / GPUS), startMs: Date.UTC(2025, 5, 1), seed: 1 });
+  await writeLines(f212, wideCaptureLines(ROWS212, GPUS));
+  console.log(`generated ${f16} and ${f212} in ${((performance.now() - g0) / 1000).toFixed(1)} s; ${RUNS} runs each, median`);
 
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 50);
-  const t0 = performance.now();
-  let points = 0;
-  let chunks = 0;
-  const gen = parseStream(createReadStream(file, { highWaterMark: 256 * 1024 }), { fileName: file });
-  let r = await gen.next();
-  while (!r.done) {
-    points += r.value.points.length; // points are dropped after counting, as a publisher would
-    chunks++;
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    r = await gen.next();
+  const results: FileResult[] = [];
+  for (const internals of args['csv-parse'] ? [{}, { csvFastPath: false }] : [{}]) {
+    results.push(await measure('nvidia-smi 16 columns', 16, f16, internals));
+    results.push(await measure(`nvidia-smi ${WIDE_COLUMNS} columns`, WIDE_COLUMNS, f212, internals));
   }
-  const secs = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  const s = r.value;
-  console.log(`parsed rows=${s.rows} points=${points} rejected=${s.rejected} chunks=${chunks} in ${secs.toFixed(2)} s`);
-  console.log(`throughput: ${Math.round(s.rows / secs).toLocaleString('en')} rows/s, ${(size / 1e6 / secs).toFixed(1)} MB/s`);
-  console.log(`peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
-  const b0 = performance.now();
-  const records = await csvParseOnly(file);
-  const bsecs = (performance.now() - b0) / 1000;
-  console.log(
-    `baseline csv-parse alone: ${Math.round(records / bsecs).toLocaleString('en')} records/s (parseStream reaches ${((s.rows / secs / (records / bsecs)) * 100).toFixed(0)} % of it)`,
-  );
+  const row = (cells: (string | number)[]) => cells.map((c, i) => String(c)[i < 2 ? 'padEnd' : 'padStart'](i === 0 ? 22 : 10)).join('  ');
+  console.log(row(['file', 'path', 'rows', 'MB', 'rows/s', 'rows/cpu-s', 'MB/s', 'peak RSS', 'runs rows/s']));
+  for (const r of results) {
+    console.log(
+      row([
+        r.file,
+        r.path,
+        r.rows.toLocaleString('en'),
+        (r.bytes / 1e6).toFixed(1),
+        r.rows_per_s.toLocaleString('en'),
+        r.rows_per_cpu_s.toLocaleString('en'),
+        r.mb_per_s,
+        `${r.peak_rss_mib} MiB`,
+        r.runs_rows_per_s.map((x) => x.toLocaleString('en')).join(' / '),
+      ]),
+    );
+  }
+  console.log(JSON.stringify({ runs: RUNS, node: process.version, files: results }));
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
