@@ -70,7 +70,11 @@ async function fundIfLow(rpcUrl: string, from: string, to: string): Promise<void
   const hash = await rpcCall<string>(rpcUrl, 'eth_sendTransaction', [{ from, to, value: `0x${FUND_WEI.toString(16)}` }]);
   const deadline = Date.now() + FUND_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const receipt = await rpcCall<{ status: string } | null>(rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    // Right after start geth may answer "transaction indexing is in progress" instead of null: not mined yet, poll on.
+    const receipt = await rpcCall<{ status: string } | null>(rpcUrl, 'eth_getTransactionReceipt', [hash]).catch((err: Error) => {
+      if (/indexing is in progress/i.test(err.message)) return null;
+      throw err;
+    });
     if (receipt) {
       if (receipt.status !== '0x1') throw new ChainStartError(`funding tx ${hash} failed`);
       return;
