@@ -11,7 +11,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { InfluxDB, Point as InfluxPoint } from '@influxdata/influxdb-client';
 import { AckPolicy, StringCodec, connect } from 'nats';
 import { startTestStack, type TestStack } from '../../support/test-stack.ts';
-import { REPO } from '../../support/processes.ts';
+import { REPO, eventually } from '../../support/processes.ts';
 import { rpcCall } from '../../../infra/stack/chain.ts';
 import { SEARCH_ATTRIBUTES } from '../../../lib/temporal-names.ts';
 
@@ -85,8 +85,11 @@ describe('local servers', () => {
     assert.equal(Number(BigInt(await rpcCall<string>(rpc, 'eth_chainId'))), 31_337);
     const [from] = await rpcCall<string[]>(rpc, 'eth_accounts');
     const before = Number(BigInt(await rpcCall<string>(rpc, 'eth_blockNumber')));
-    await rpcCall(rpc, 'eth_sendTransaction', [{ from, to: from, value: '0x1' }]);
+    const hash = await rpcCall<string>(rpc, 'eth_sendTransaction', [{ from, to: from, value: '0x1' }]);
+    // Auto-mining is immediate but the block can become visible a moment after the send returns: wait for the receipt.
+    const receipt = await eventually(() => rpcCall<{ blockNumber: string; status: string } | null>(rpc, 'eth_getTransactionReceipt', [hash]), (r) => r !== null, 10_000, 'the transaction mined', 50);
+    assert.equal(receipt!.status, '0x1');
     const afterBlock = Number(BigInt(await rpcCall<string>(rpc, 'eth_blockNumber')));
-    assert.ok(afterBlock > before, `block advanced (${before} → ${afterBlock})`);
+    assert.ok(afterBlock > before && Number(BigInt(receipt!.blockNumber)) > before, `block advanced (${before} → ${afterBlock})`);
   });
 });
