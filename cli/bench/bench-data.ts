@@ -5,10 +5,9 @@
  * timing, and the same points prepared for the raw baselines: InfluxDB line
  * protocol and the JetStream batches `ingest` cuts from the file.
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { sampleLines } from '../../lib/sample/generate-sample.ts';
+import { sampleLines, writeLines } from '../../lib/sample/generate-sample.ts';
 import { wideCaptureLines, WIDE_COLUMNS } from '../../lib/sample/wide-capture.ts';
 import { parseStream, type ParseSummary } from '../../lib/parse/index.ts';
 import type { Point } from '../../lib/point.ts';
@@ -38,23 +37,20 @@ export interface BenchFile {
  * cut short when `points` is not a multiple of `devices` (so runs with
  * different fleet sizes carry the same number of points).
  */
+/** The header line and at most `rows` rows after it. */
+function* headerAndRows(lines: Iterable<string>, rows: number): Generator<string> {
+  let n = -1; // the header is not a row
+  for (const line of lines) {
+    if (n++ === rows) return;
+    yield line;
+  }
+}
+
 export async function writeBenchFile(dir: string, o: { points: number; devices: number; fields: FieldSet }): Promise<BenchFile> {
   const path = join(dir, `bench-${o.fields}-${o.devices}gpu-${o.points}.csv`);
   const samples = Math.ceil(o.points / o.devices);
   const lines = o.fields === 'wide' ? wideCaptureLines(o.points, o.devices, START_MS) : sampleLines({ gpus: o.devices, samples, startMs: START_MS, seed: 11 });
-  const out = createWriteStream(path);
-  let buf = '';
-  let rows = -1; // the header is not a row
-  for (const line of lines) {
-    if (rows++ === o.points) break;
-    buf += line + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
+  await writeLines(path, headerAndRows(lines, o.points));
   return { path, points: o.points, devices: o.devices, samples, columns: o.fields === 'wide' ? WIDE_COLUMNS : 16, bytes: statSync(path).size };
 }
 

@@ -38,12 +38,7 @@ export function startMeasuredCli(args: string[], env: Record<string, string>): {
     child.once('error', reject);
     // 'close', not 'exit': only then has all of stdout been read.
     child.once('close', (status) => {
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
+      const json = lastJsonLine(stdout);
       let usage: ProcUsage | undefined;
       const file = usageReportPath(pid);
       try {
@@ -65,4 +60,13 @@ export function startMeasuredCli(args: string[], env: Record<string, string>): {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** The CLI's machine-readable output: its last stdout line as a JSON object (`--json`), or undefined. */
+export function lastJsonLine(stdout: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }

@@ -85,13 +85,14 @@ export function* sampleLines(o: SampleOptions): Generator<string> {
   }
 }
 
-export async function writeSample(path: string, o: SampleOptions): Promise<number> {
+/** Writes lines (each + "\n") in 1 MiB chunks, honouring back-pressure; returns how many were written. */
+export async function writeLines(path: string, lines: Iterable<string>): Promise<number> {
   const out = createWriteStream(path);
-  let lines = 0;
+  let n = 0;
   let buf = '';
-  for (const line of sampleLines(o)) {
+  for (const line of lines) {
     buf += line + '\n';
-    lines++;
+    n++;
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await once(out, 'drain');
       buf = '';
@@ -99,5 +100,9 @@ export async function writeSample(path: string, o: SampleOptions): Promise<numbe
   }
   out.end(buf);
   await once(out, 'finish');
-  return lines - 1;
+  return n;
+}
+
+export async function writeSample(path: string, o: SampleOptions): Promise<number> {
+  return (await writeLines(path, sampleLines(o))) - 1; // the header is not a row
 }

@@ -13,14 +13,13 @@
  * `--csv-parse` also measures the csv-parse-only reference path (the CSV
  * fast path off) in the same process.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseStreamWith, type ParseInternals } from '../../lib/parse/parse.ts';
-import { writeSample } from '../../lib/sample/generate-sample.ts';
+import { writeLines, writeSample } from '../../lib/sample/generate-sample.ts';
 import { WIDE_COLUMNS, wideCaptureLines } from '../../lib/sample/wide-capture.ts';
 
 const { values: args } = parseArgs({
@@ -53,19 +52,6 @@ interface FileResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
-  const out = createWriteStream(path);
-  let buf = '';
-  for (const line of lines) {
-    buf += line + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-}
 
 async function measure(name: string, columns: number, path: string, internals: ParseInternals): Promise<FileResult> {
   const bytes = (await stat(path)).size;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { filteredProcessEnv } from './test-stack.ts';
+import { lastJsonLine } from '../../cli/bench/measured-cli.ts';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -82,14 +83,7 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
     maxBuffer: 256 * 1024 * 1024,
     timeout: 600_000,
   });
-  const lines = (r.stdout ?? '').trim().split('\n');
-  let json: unknown;
-  try {
-    json = JSON.parse(lines[lines.length - 1] ?? '');
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: json as Record<string, unknown> | undefined };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: lastJsonLine(r.stdout ?? '') };
 }
 
 /** Polls `fn` until it returns a value satisfying `ok`, or throws with the last value. */
@@ -127,13 +121,7 @@ export function runCliAsync(
     child.once('error', reject);
     // 'close', not 'exit': only then has all of stdout been read (the JSON summary is its last line).
     child.once('close', (status) => {
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
-      resolve({ status, stdout, stderr, json });
+      resolve({ status, stdout, stderr, json: lastJsonLine(stdout) });
     });
   });
 }
