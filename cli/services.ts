@@ -31,9 +31,13 @@ export function spawnService(
   const logFile = join(opts.dataDir, 'logs', `${name}.log`);
   mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, SERVICE_ENTRY[name])], {
+  // TELEMETRY_CPU_PROF_DIR: write a V8 CPU profile of each service at exit (profiling the benches;
+  // node refuses --cpu-prof in NODE_OPTIONS, so it has to be an argument).
+  const base = opts.baseEnv ?? process.env;
+  const prof = base.TELEMETRY_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(base.TELEMETRY_CPU_PROF_DIR, name)}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(REPO_ROOT, SERVICE_ENTRY[name])], {
     cwd: REPO_ROOT,
-    env: { ...(opts.baseEnv ?? process.env), ...opts.env, DATA_DIR: opts.dataDir },
+    env: { ...base, ...opts.env, DATA_DIR: opts.dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });

@@ -24,7 +24,7 @@ import { consumerName, dlqSubject } from '../../lib/stream/jetstream.ts';
 import { dlqHeaders, historyOf } from '../../lib/stream/dlq.ts';
 import { partitionFor } from '../../lib/partition.ts';
 import { toLine } from '../../lib/influx/line-protocol.ts';
-import type { InfluxFailureKind, InfluxWriter, InfluxWriteError } from '../../lib/influx/writer.ts';
+import type { InfluxFailureKind, InfluxWriter, InfluxWriteError, Line } from '../../lib/influx/writer.ts';
 import type { RuleEngine, RuleBatchItem, RuleEvent } from '../../lib/alerts/rules.ts';
 import type { AlertInput, HealthClass } from '../../lib/alerts/types.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -291,10 +291,11 @@ export function createCollectActivities(deps: CollectDeps) {
         }
 
         // 1. Validate: a batch that does not decode is poison; it goes to the DLQ as it was.
-        const good: { msg: JsMsg; points: Point[]; pubMs: number }[] = [];
+        const good: { msg: JsMsg; points: Point[]; lines: (Uint8Array | undefined)[] | undefined; pubMs: number }[] = [];
         for (const msg of msgs) {
           try {
-            good.push({ msg, points: decodeBatch(msg.data).points, pubMs: Math.floor(msg.info.timestampNanos / 1e6) });
+            const b = decodeBatch(msg.data);
+            good.push({ msg, points: b.points, lines: b.lines, pubMs: Math.floor(msg.info.timestampNanos / 1e6) });
           } catch (err) {
             if (!(err instanceof BatchDecodeError)) throw err;
             await toDlq(partition, msg, `decode: ${err.message}`, msg.data, undefined);
@@ -327,12 +328,14 @@ export function createCollectActivities(deps: CollectDeps) {
         }
 
         // 3. Lines, with their owner (message) so a failure costs only what it touches.
-        const lines: string[] = [];
+        //    A v2 batch carries each point's line (bytes, copied into the body as they are); v1: built here.
+        const lines: Line[] = [];
         const owner: number[] = []; // line → index into `flat` (a point), or -1 - index for a health line
         const flatMsg: number[] = [];
         for (let gi = 0, pi = 0; gi < good.length; gi++) {
-          for (const p of good[gi]!.points) {
-            const l = toLine(p);
+          const carried = good[gi]!.lines;
+          for (const [i, p] of good[gi]!.points.entries()) {
+            const l = carried ? carried[i] : toLine(p);
             if (l !== undefined) {
               lines.push(l);
               owner.push(pi);

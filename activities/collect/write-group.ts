@@ -12,7 +12,7 @@
  *   data: the chunk's lines are reported `unwritten` and the error returned,
  *   the other chunks still go on.
  */
-import { InfluxWriteError, namedBadLines, type InfluxWriter } from '../../lib/influx/writer.ts';
+import { InfluxWriteError, lineText, namedBadLines, type InfluxWriter, type Line } from '../../lib/influx/writer.ts';
 
 export interface GroupWriteResult {
   /** Line indexes InfluxDB rejected for their content, with its reason. */
@@ -23,7 +23,7 @@ export interface GroupWriteResult {
   requests: number;
 }
 
-export async function writeGroup(writer: Pick<InfluxWriter, 'writeRequest' | 'batchLines'>, lines: readonly string[], concurrency = 2): Promise<GroupWriteResult> {
+export async function writeGroup(writer: Pick<InfluxWriter, 'writeRequest' | 'batchLines'>, lines: readonly Line[], concurrency = 2): Promise<GroupWriteResult> {
   const res: GroupWriteResult = { bad: new Map(), unwritten: new Set(), requests: 0 };
   const chunks: number[][] = [];
   for (let i = 0; i < lines.length; i += writer.batchLines) {
@@ -58,7 +58,7 @@ export async function writeGroup(writer: Pick<InfluxWriter, 'writeRequest' | 'ba
         if (named.size) {
           const rest: number[] = [];
           for (const i of idx) {
-            if (named.has(lines[i]!)) res.bad.set(i, `${err.status} ${err.body}`);
+            if (named.has(lineText(lines[i]!))) res.bad.set(i, `${err.status} ${err.body}`);
             else rest.push(i);
           }
           if (rest.length < idx.length) return writeRange(rest);

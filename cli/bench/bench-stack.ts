@@ -73,6 +73,8 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
   const iso: IsolatedStack = await startIsolatedStack({
     components,
     tempPrefix: 'telemetry-bench-',
+    // BENCH_KEEP_DATA=1 keeps the stack's data dir (service logs in logs/) for a look after the run.
+    keepData: process.env.BENCH_KEEP_DATA === '1',
     env: { ...(o.chain ? {} : { CHAIN_RPC_URL: NO_CHAIN_RPC_URL }), ...o.env },
   });
   const childEnv = { ...isolatedProcessEnv(), ...iso.env };

@@ -420,54 +420,49 @@ function describeThreshold(rule: ThresholdRule, item: RuleBatchItem): Pick<Check
   return { values, summary: parts.join(' and ') };
 }
 
-function checkRate(c: Compiled, item: RuleBatchItem, s: SeriesState, tUs: number): Check | undefined {
+/** The rate computed by the last checkRate that returned a verdict (read at once, on a transition). */
+let lastRate = 0;
+
+/** Rate verdict at one point: undefined = says nothing; updates the series' thinned samples. */
+function checkRate(c: Compiled, item: RuleBatchItem, s: SeriesState, tUs: number): boolean | undefined {
   const rule = c.rule as RateRule;
   const v = num(item.point.fields, rule.field);
   if (v === undefined) return undefined;
   const windowUs = c.windowUs;
   // Keep only samples inside the window; thin them so the state stays ≤ ~9 entries per series.
-  const samples = s.samples ?? [];
+  const samples = (s.samples ??= []);
   let drop = 0;
   while (drop < samples.length && samples[drop]![0] < tUs - windowUs) drop++;
   if (drop) samples.splice(0, drop);
   const last = samples[samples.length - 1];
   if (!last || tUs - last[0] >= windowUs / RATE_SAMPLE_SLOTS) samples.push([tUs, v]);
-  s.samples = samples;
   const first = samples[0]!;
   const spanUs = tUs - first[0];
   // A rate over a sliver of the window is noise (1 °C in 1 s is not 60 °C/min): require half the window.
   if (spanUs < windowUs / 2) return undefined;
   const perSeconds = rule.per === 'minute' ? 60 : 1;
-  const rate = ((v - first[1]) / (spanUs / 1_000_000)) * perSeconds;
-  const holds = compare(rate, rule.op, rule.value);
-  // Values and text only matter on a transition: built lazily (this runs for every point).
-  const unit = rule.per === 'minute' ? 'min' : 's';
-  const lazy: Check = {
-    holds,
-    get values() {
-      return { [rule.field]: v, [`${rule.field}_rate_per_${unit}`]: Number(rate.toPrecision(6)) };
-    },
-    get summary() {
-      return `${rule.field} changing ${fmt(rate)}/${unit} ${rule.op} ${fmt(rule.value)}/${unit} over ${rule.window}`;
-    },
-  };
-  return lazy;
+  lastRate = ((v - first[1]) / (spanUs / 1_000_000)) * perSeconds;
+  return compare(lastRate, rule.op, rule.value);
 }
 
-function checkHealth(rule: HealthRule, item: RuleBatchItem): Check | undefined {
-  const h = item.health;
-  if (!h) return undefined;
+/** Values and text of a rate transition (built only then: the check runs for every point). */
+function describeRate(rule: RateRule, item: RuleBatchItem, rate: number): Pick<Check, 'values' | 'summary'> {
+  const v = num(item.point.fields, rule.field)!;
+  const unit = rule.per === 'minute' ? 'min' : 's';
   return {
-    holds: HEALTH_RANK[h.class] >= HEALTH_RANK[rule.atLeast],
-    get values() {
-      return { health_score: h.score };
-    },
-    // Built only on a transition (this runs for every scored point).
-    get summary() {
-      return `health ${h.class} (score ${fmt(h.score)}${h.reasons.length ? `: ${h.reasons.join(', ')}` : ''})`;
-    },
-    health: h,
+    values: { [rule.field]: v, [`${rule.field}_rate_per_${unit}`]: Number(rate.toPrecision(6)) },
+    summary: `${rule.field} changing ${fmt(rate)}/${unit} ${rule.op} ${fmt(rule.value)}/${unit} over ${rule.window}`,
   };
+}
+
+function checkHealth(rule: HealthRule, item: RuleBatchItem): boolean | undefined {
+  const h = item.health;
+  return h ? HEALTH_RANK[h.class] >= HEALTH_RANK[rule.atLeast] : undefined;
+}
+
+function describeHealth(item: RuleBatchItem): Pick<Check, 'values' | 'summary' | 'health'> {
+  const h = item.health!;
+  return { values: { health_score: h.score }, summary: `health ${h.class} (score ${fmt(h.score)}${h.reasons.length ? `: ${h.reasons.join(', ')}` : ''})`, health: h };
 }
 
 function makeAlert(
@@ -522,6 +517,13 @@ function clocks(clock: RuleClock): { nowMs: number; streamMs: number } {
   return typeof clock === 'number' ? { nowMs: clock, streamMs: clock } : clock;
 }
 
+const EMPTY_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Values and text of a transition at this point (the rate is the one its check just computed). */
+function describe(rule: Exclude<AlertRule, AbsenceRule>, item: RuleBatchItem): Pick<Check, 'values' | 'summary' | 'health'> {
+  return rule.kind === 'threshold' ? describeThreshold(rule, item) : rule.kind === 'rate' ? describeRate(rule, item, lastRate) : describeHealth(item);
+}
+
 /**
  * Evaluates one batch (an empty batch is the collector's clock tick) and
  * updates `state` in place: only the records of the batch's devices change,
@@ -545,55 +547,74 @@ export function applyRules(
     partitionTouched = true;
   }
 
-  // Group by device, then timestamp order inside each device (stable for equal timestamps).
-  const byDevice = new Map<string, { item: RuleBatchItem; tUs: number }[]>();
-  for (const item of batch) {
-    const tUs = tsToUs(item.point.ts);
+  // Group by device (point indexes), then timestamp order inside each device (stable for equal
+  // timestamps). Indexes and a typed array of times: no object per point on this path.
+  const tUsOf = new Float64Array(batch.length);
+  const byDevice = new Map<string, number[]>();
+  for (let i = 0; i < batch.length; i++) {
+    const point = batch[i]!.point;
+    const tUs = tsToUs(point.ts);
     if (tUs === undefined) continue;
-    let list = byDevice.get(item.point.device);
-    if (!list) byDevice.set(item.point.device, (list = []));
-    list.push({ item, tUs });
+    tUsOf[i] = tUs;
+    let list = byDevice.get(point.device);
+    if (!list) byDevice.set(point.device, (list = []));
+    list.push(i);
   }
 
   for (const [device, list] of byDevice) {
-    if (list.length > 1) list.sort((a, b) => a.tUs - b.tUs);
+    let sorted = true;
+    for (let k = 1; k < list.length && sorted; k++) sorted = tUsOf[list[k - 1]!]! <= tUsOf[list[k]!]!;
+    if (!sorted) list.sort((a, b) => tUsOf[a]! - tUsOf[b]! || a - b);
     let dev = state.devices.get(device);
     // Rules removed from the file leave no state behind.
     if (dev && cr.dropStale(dev)) touched.add(device);
-    for (const { item, tUs } of list) {
+    // Per tags object (the points of one device in a decoded batch share one): kept tags and the rules in scope.
+    let tagsObj: Record<string, string> | undefined;
+    let tags: Record<string, string> | undefined;
+    let inScope: Compiled[] = [];
+    let series: SeriesState[] = [];
+    for (const i of list) {
+      const item = batch[i]!;
+      const tUs = tUsOf[i]!;
       if (dev?.lastUs !== undefined && tUs <= dev.lastUs) continue; // late or duplicate: ignored for rule state
       const arrivedMs = item.arrivedMs ?? streamMs;
-      const tags = pickTags(item.point.tags ?? {}, cr.keepTags);
       if (!dev) {
         dev = { seenAtMs: arrivedMs };
         state.devices.set(device, dev);
       }
+      const pointTags = item.point.tags ?? EMPTY_TAGS;
+      if (pointTags !== tagsObj) {
+        tagsObj = pointTags;
+        tags = pickTags(pointTags, cr.keepTags);
+        if (!sameTags(dev.tags, tags)) {
+          if (tags) dev.tags = tags;
+          else delete dev.tags;
+        }
+        inScope = cr.data.filter((c) => scopeMatches(c.rule.scope, device, pointTags));
+        const seriesMap = inScope.length ? (dev.series ??= {}) : undefined;
+        series = inScope.map((c) => (seriesMap![c.rule.name] ??= {}));
+      }
       dev.lastUs = tUs;
       dev.seenAtMs = Math.max(dev.seenAtMs, arrivedMs);
       dev.lagMs = Math.round(arrivedMs - tUs / 1_000);
-      if (!sameTags(dev.tags, tags)) {
-        if (tags) dev.tags = tags;
-        else delete dev.tags;
-      }
       touched.add(device);
 
-      for (const c of cr.data) {
+      for (let r = 0; r < inScope.length; r++) {
+        const c = inScope[r]!;
         const rule = c.rule as Exclude<AlertRule, AbsenceRule>;
-        if (!scopeMatches(rule.scope, device, item.point.tags)) continue;
-        const seriesMap = (dev.series ??= {});
-        const s = (seriesMap[rule.name] ??= {});
-        const check =
+        const s = series[r]!;
+        const verdict =
           rule.kind === 'threshold'
-            ? checkThreshold(rule, item, s.firing === true)
+            ? checkThreshold(rule, item, s.firing === true)?.holds
             : rule.kind === 'rate'
               ? checkRate(c, item, s, tUs)
               : checkHealth(rule, item);
-        if (!check) continue;
+        if (verdict === undefined) continue;
         const gap = s.lastUs !== undefined && tUs - s.lastUs > c.maxGapUs;
         s.lastUs = tUs;
         if (!s.firing) {
-          if (!check.holds) {
-            delete s.pendingSinceUs;
+          if (!verdict) {
+            if (s.pendingSinceUs !== undefined) delete s.pendingSinceUs;
             continue;
           }
           if (s.pendingSinceUs === undefined || gap) s.pendingSinceUs = tUs;
@@ -603,17 +624,16 @@ export function applyRules(
             s.firedAtUs = s.pendingSinceUs;
             s.firedAtMs = streamMs;
             delete s.pendingSinceUs;
-            const d = rule.kind === 'threshold' ? { ...check, ...describeThreshold(rule, item) } : check;
+            const d = describe(rule, item);
             const summary = c.forMs > 0 ? `${d.summary} for ${formatDurationMs(heldMs)}` : d.summary;
             events.push({ type: 'firing', alert: makeAlert(rule, device, dev.tags, { ...d, summary }, isoUs(s.firedAtUs)) });
           }
-        } else if (!check.holds) {
+        } else if (!verdict) {
           const firedAt = isoUs(s.firedAtUs ?? tUs);
           delete s.firing;
           delete s.firedAtUs;
           delete s.firedAtMs;
-          const d = rule.kind === 'threshold' ? { ...check, ...describeThreshold(rule, item) } : check;
-          events.push({ type: 'recovered', alert: makeAlert(rule, device, dev.tags, d, firedAt, 'recovered: ') });
+          events.push({ type: 'recovered', alert: makeAlert(rule, device, dev.tags, describe(rule, item), firedAt, 'recovered: ') });
         }
       }
     }

@@ -21,7 +21,7 @@ const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, 
  */
 const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, string>>>();
 
-function seriesPrefix(measurement: string, device: string, tagsIn: Record<string, string>): string {
+export function seriesKey(measurement: string, device: string, tagsIn: Record<string, string>): string {
   let byTags = prefixCache.get(measurement);
   if (!byTags) prefixCache.set(measurement, (byTags = new WeakMap()));
   let byDevice = byTags.get(tagsIn);
@@ -56,12 +56,14 @@ export function toLine(p: Point, measurement = MEASUREMENT): string | undefined 
   for (const k in f) {
     const v = f[k]!;
     if (v - v !== 0) continue; // NaN / ±Infinity (cheaper than Number.isFinite on the hot path)
-    // Float fields are written as floats even when integral, so a later 41.5 does not conflict with 41i.
-    const text = v % 1 === 0 && v < 1e21 && v > -1e21 ? `${v}.0` : String(v);
+    // A number without a suffix is a float in line protocol ("41" is 41.0; integers would need "41i"),
+    // so integral values need no ".0" and never conflict with a later 41.5. String(1e21) is "1e+21",
+    // which InfluxDB's float parser reads too.
+    const text = String(v);
     fields = fields === '' ? fieldKey(k) + text : `${fields},${fieldKey(k)}${text}`;
   }
   if (!fields) return undefined; // a point with no fields is not storable
-  return `${seriesPrefix(measurement, p.device, p.tags)} ${fields} ${p.ts}`;
+  return `${seriesKey(measurement, p.device, p.tags)} ${fields} ${p.ts}`;
 }
 
 const FIELD_KEY_SAFE = /^[A-Za-z0-9_.]+$/;

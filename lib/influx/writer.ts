@@ -80,6 +80,49 @@ export function namedBadLines(body: string): string[] {
   return out;
 }
 
+/** A line of line protocol: text, or its UTF-8 bytes (a view into a decoded batch), without the newline. */
+export type Line = string | Uint8Array;
+
+/** The text of a line (bytes are decoded only on error paths: matching the lines InfluxDB names). */
+export const lineText = (l: Line): string => (typeof l === 'string' ? l : Buffer.from(l.buffer, l.byteOffset, l.byteLength).toString('utf8'));
+
+/**
+ * The request body: the lines joined by newlines. Byte lines are copied as
+ * they are; consecutive views that are neighbours in one message (its lines
+ * are stored newline-separated) are copied as one range.
+ */
+export function lineBody(lines: readonly Line[]): Buffer {
+  let text = true;
+  for (const l of lines) if (typeof l !== 'string') text = false;
+  if (text) return Buffer.from((lines as readonly string[]).join('\n'));
+  let size = Math.max(0, lines.length - 1);
+  for (const l of lines) size += typeof l === 'string' ? Buffer.byteLength(l, 'utf8') : l.byteLength;
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (i > 0) out[off++] = 0x0a;
+    if (typeof l === 'string') {
+      off += out.write(l, off, 'utf8');
+      continue;
+    }
+    // Extend over following views that continue this one in the same buffer (line \n line \n …).
+    let end = l.byteOffset + l.byteLength;
+    let j = i;
+    for (;;) {
+      const nx = lines[j + 1];
+      if (nx === undefined || typeof nx === 'string' || nx.buffer !== l.buffer || nx.byteOffset !== end + 1) break;
+      end = nx.byteOffset + nx.byteLength;
+      j++;
+    }
+    out.set(new Uint8Array(l.buffer, l.byteOffset, end - l.byteOffset), off);
+    off += end - l.byteOffset;
+    i = j;
+  }
+  if (off !== size) throw new Error(`lineBody: ${off} of ${size} bytes`);
+  return out;
+}
+
 export class InfluxWriter {
   private token: string;
   constructor(
@@ -90,8 +133,8 @@ export class InfluxWriter {
   }
 
   /** One request: resolves when InfluxDB answered 2xx, else throws InfluxWriteError. */
-  async writeRequest(lines: readonly string[]): Promise<void> {
-    const raw = Buffer.from(lines.join('\n'));
+  async writeRequest(lines: readonly Line[]): Promise<void> {
+    const raw = lineBody(lines);
     const zip = this.target.gzip !== false;
     const body = zip ? await gzip(raw, { level: 1 }) : raw;
     const url = `${this.target.url}/api/v2/write?org=${encodeURIComponent(this.target.org)}&bucket=${encodeURIComponent(this.target.bucket)}&precision=ns`;
@@ -126,8 +169,8 @@ export class InfluxWriter {
    * when every chunk was accepted. Order between chunks does not matter:
    * points are keyed by series and timestamp.
    */
-  async write(lines: readonly string[], concurrency = 2): Promise<void> {
-    const chunks: (readonly string[])[] = [];
+  async write(lines: readonly Line[], concurrency = 2): Promise<void> {
+    const chunks: (readonly Line[])[] = [];
     for (let i = 0; i < lines.length; i += this.batchLines) chunks.push(lines.slice(i, i + this.batchLines));
     let next = 0;
     const run = async () => {

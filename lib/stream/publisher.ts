@@ -5,9 +5,8 @@
 import { headers, type JetStreamClient, type PubAck } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Point } from '../point.ts';
-import type { BatchParts } from './codec.ts';
 import { partitionFor } from '../partition.ts';
-import { BATCH_VERSION } from './codec.ts';
+import { BatchLayout, deviceEntryJson, lineOf, type PreEncoded } from './codec.ts';
 import { isStreamFull } from './jetstream.ts';
 import { publishMetrics } from './metrics.ts';
 
@@ -99,8 +98,8 @@ export async function publishWithRetry(
 
 export interface PartitionBatch {
   partition: number;
-  /** Pre-encoded JSON pieces of `points` (see encodeBatchParts), when the batcher bounded by bytes. */
-  parts?: BatchParts;
+  /** What the batcher built for its byte bound (each point's line, the layout), reused by encodePartitionBatch. */
+  encoded?: PreEncoded & { layout: BatchLayout; shapes: Uint32Array };
   /** 0-based sequence of this batch within its partition for this origin. */
   seq: number;
   points: Point[];
@@ -114,14 +113,14 @@ export interface PartitionBatch {
 export const HEADER_HEADROOM_BYTES = 4 * 1024;
 
 /**
- * Room the batcher reserves for `encodeBatch`'s `origin` string (JSON-quoted),
+ * Room the batcher reserves for the batch's `origin` string (JSON-quoted),
  * which it does not know when it cuts. Origins are `f:<24 hex>:<p>:<seq>`,
  * `h:<batchId ≤ 128>` or `s:<tag>:<ms>`, all far shorter.
  */
 export const ORIGIN_RESERVE_BYTES = 256;
 
-/** `{"v":1,"origin":` + `,"devices":{` + `},"points":[` + `]}` around the origin, devices and points. */
-const ENVELOPE_BYTES = Buffer.byteLength(`{"v":${BATCH_VERSION},"origin":,"devices":{},"points":[]}`) + ORIGIN_RESERVE_BYTES;
+/** An empty batch's encoded size with the origin reserve. */
+const ENVELOPE_BYTES = new BatchLayout(ORIGIN_RESERVE_BYTES).bytes;
 
 /**
  * The payload limit for batches published to a server that accepts messages of
@@ -154,13 +153,12 @@ export class PointTooLargeError extends Error {
 
 interface PartitionBuffer {
   points: Point[];
-  /** JSON of each point's tuple and of each new device's `"id":{tags}` entry (kept when bounding by bytes, reused by encode). */
-  tuples: string[];
-  deviceEntries: string[];
-  /** Devices whose tags are already counted in `bytes` (encodeBatch stores tags once per device). */
-  devices: Set<string>;
-  /** Exact encoded size of `points` as encodeBatch would produce it, with an origin of ORIGIN_RESERVE_BYTES. */
-  bytes: number;
+  /** Each point's line and its UTF-8 size, built once (for the byte bound) and reused by the encoder. */
+  lines: (string | undefined)[];
+  lineBytes: number[];
+  shapes: number[];
+  /** Exact layout of `points` (size with an origin of ORIGIN_RESERVE_BYTES). */
+  layout: BatchLayout;
 }
 
 function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -173,20 +171,20 @@ function sameTags(a: Record<string, string>, b: Record<string, string>): boolean
   return n === 0;
 }
 
-const emptyBuffer = (): PartitionBuffer => ({ points: [], tuples: [], deviceEntries: [], devices: new Set(), bytes: ENVELOPE_BYTES });
+const emptyBuffer = (): PartitionBuffer => ({ points: [], lines: [], lineBytes: [], shapes: [], layout: new BatchLayout(ORIGIN_RESERVE_BYTES) });
 
 /**
  * Groups points by partition and cuts a partition's batch when it holds
  * `batchPoints` points or when the next point would make its encoded size
- * (`encodeBatch`: tags once per device, one tuple per point) exceed `maxBytes`.
+ * (codec v2: header tables, one row and one line per point) exceed `maxBytes`.
  * Batches are a pure function of the input order and the two limits, so the
  * same file always produces the same batches (and the same Nats-Msg-Ids) —
  * callers must put both limits in anything keyed by batch seq (msg ids,
  * checkpoints).
  *
- * The size is tracked exactly per buffer (each point's tuple and tags are
- * stringified once, on add; tags count only for a device new to the buffer),
- * never by re-encoding the buffer.
+ * The size is tracked exactly per buffer with the codec's own BatchLayout
+ * (each point's line is built once, on add, and reused by the encoder), never
+ * by re-encoding the buffer.
  */
 export class PartitionBatcher {
   private readonly buffers = new Map<number, PartitionBuffer>();
@@ -194,7 +192,7 @@ export class PartitionBatcher {
   constructor(
     private readonly partitions: number,
     private readonly batchPoints: number,
-    /** Bound on each batch's encodeBatch() byte length (origin ≤ ORIGIN_RESERVE_BYTES); undefined = points only. */
+    /** Bound on each batch's encoded byte length (origin ≤ ORIGIN_RESERVE_BYTES); undefined = points only. */
     private readonly maxBytes?: number,
   ) {
     if (maxBytes !== undefined && !(maxBytes > ENVELOPE_BYTES)) throw new RangeError(`maxBytes ${maxBytes} leaves no room for a point`);
@@ -206,29 +204,34 @@ export class PartitionBatcher {
    * failed add() leaves the batcher as it was.
    */
   add(points: Point[]): PartitionBatch[] {
-    const sizes = this.maxBytes === undefined ? undefined : points.map((p) => this.sizeOf(p));
+    const encoded = points.map((p) => lineOf(p));
+    if (this.maxBytes !== undefined) {
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
+        // A point's whole encoding is at most ~11× its line (the line holds the id, every tag and field
+        // name; JSON may escape a byte as 6; a value is 8 bytes for ≥ 4 bytes of line): exact only near the limit.
+        if (ENVELOPE_BYTES + 64 + 12 * encoded[i]!.bytes < this.maxBytes) continue;
+        const bytes = ENVELOPE_BYTES + new BatchLayout(ORIGIN_RESERVE_BYTES).probe(p, encoded[i]!.bytes, this.entryOf).grow;
+        if (bytes > this.maxBytes) throw new PointTooLargeError(p.device, p.ts, bytes, this.maxBytes);
+      }
+    }
     const out: PartitionBatch[] = [];
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
       const part = this.partitionOf(p.device);
       let buf = this.buffers.get(part);
       if (!buf) this.buffers.set(part, (buf = emptyBuffer()));
-      if (sizes) {
-        const sz = sizes[i]!;
-        const grow = (b: PartitionBuffer) =>
-          (b.points.length ? 1 : 0) + sz.tuple + (b.devices.has(p.device) ? 0 : sz.device + (b.devices.size ? 1 : 0));
-        if (buf.points.length && buf.bytes + grow(buf) > this.maxBytes!) {
-          out.push(this.cut(part));
-          buf = this.buffers.get(part)!;
-        }
-        buf.bytes += grow(buf);
-        if (!buf.devices.has(p.device)) {
-          buf.devices.add(p.device);
-          buf.deviceEntries.push(sz.deviceJson);
-        }
-        buf.tuples.push(sz.tupleJson);
+      const e = encoded[i]!;
+      let pr = buf.layout.probe(p, e.bytes, this.entryOf);
+      if (this.maxBytes !== undefined && buf.points.length && buf.layout.bytes + pr.grow > this.maxBytes) {
+        out.push(this.cut(part));
+        buf = this.buffers.get(part)!;
+        pr = buf.layout.probe(p, e.bytes, this.entryOf);
       }
+      buf.shapes.push(buf.layout.commit(pr));
       buf.points.push(p);
+      buf.lines.push(e.line);
+      buf.lineBytes.push(e.bytes);
       if (buf.points.length >= this.batchPoints) out.push(this.cut(part));
     }
     return out;
@@ -246,31 +249,16 @@ export class PartitionBatcher {
     return part;
   }
 
-  /** `"id"` and `"id":{tags}` per device, reused while the tags stay equal (bounded like the partition cache). */
-  private readonly deviceJson = new Map<string, { tags: Record<string, string>; id: string; entry: string; bytes: number }>();
-  private deviceJsonOf(p: Point): { id: string; entry: string; bytes: number } {
+  /** A device's header entry `[id,{tags}]`, reused while its tags stay equal (bounded like the partition cache). */
+  private readonly deviceJson = new Map<string, { tags: Record<string, string>; entry: string }>();
+  private readonly entryOf = (p: Point): string => {
     const hit = this.deviceJson.get(p.device);
-    if (hit && (hit.tags === p.tags || sameTags(hit.tags, p.tags))) return hit;
+    if (hit && (hit.tags === p.tags || sameTags(hit.tags, p.tags))) return hit.entry;
     if (this.deviceJson.size >= 100_000) this.deviceJson.clear();
-    const id = JSON.stringify(p.device);
-    const entry = `${id}:${JSON.stringify(p.tags)}`;
-    const e = { tags: p.tags, id, entry, bytes: Buffer.byteLength(entry, 'utf8') };
-    this.deviceJson.set(p.device, e);
-    return e;
-  }
-
-  /** JSON of the point's tuple and of its device's `"id":{tags}` entry, with byte sizes; throws when it cannot fit alone. */
-  private sizeOf(p: Point): { tuple: number; device: number; tupleJson: string; deviceJson: string } {
-    const d = this.deviceJsonOf(p);
-    // ts is decimal digits (validated at the edge): no escaping needed.
-    const tupleJson = `[${d.id},"${p.ts}",${JSON.stringify(p.fields)}]`;
-    const deviceJson = d.entry;
-    const tuple = Buffer.byteLength(tupleJson, 'utf8');
-    const device = d.bytes;
-    const alone = ENVELOPE_BYTES + tuple + device;
-    if (alone > this.maxBytes!) throw new PointTooLargeError(p.device, p.ts, alone, this.maxBytes!);
-    return { tuple, device, tupleJson, deviceJson };
-  }
+    const entry = deviceEntryJson(p.device, p.tags);
+    this.deviceJson.set(p.device, { tags: p.tags, entry });
+    return entry;
+  };
 
   /** Remaining partial batches. */
   flush(): PartitionBatch[] {
@@ -284,9 +272,7 @@ export class PartitionBatcher {
     this.seqs.set(part, seq + 1);
     const buf = this.buffers.get(part)!;
     this.buffers.set(part, emptyBuffer());
-    // The JSON built for the byte bound is reused: encoding it again would cost as much as the bound did.
-    return buf.tuples.length === buf.points.length && buf.tuples.length > 0
-      ? { partition: part, seq, points: buf.points, parts: { devices: buf.deviceEntries, tuples: buf.tuples } }
-      : { partition: part, seq, points: buf.points };
+    // The lines and layout built for the byte bound are reused: building them again would cost as much.
+    return { partition: part, seq, points: buf.points, encoded: { lines: buf.lines, lineBytes: buf.lineBytes, layout: buf.layout, shapes: Uint32Array.from(buf.shapes) } };
   }
 }
