@@ -6,12 +6,17 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AckChannel, AlertState } from '../lib/alerts/types.ts';
-import { ledgerKey } from '../lib/alerts/ids.ts';
 import { acknowledgeUpdate, resolveSignal, snoozeSignal, stateQuery } from '../workflows/alert-messages.ts';
 import type { AlertsService, AlertSummary } from './services.ts';
+import type { EscalationPolicy } from '../lib/alerts/policy.ts';
+import { ledgerMismatchAlert, type AuditResult } from '../activities/ledger/ledger-audit.ts';
+import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
 
+/** The read-only ledger audit (api/audit-reader.ts). */
 export interface AuditReader {
-  readAlertRecord(input: { alertId: string }): Promise<unknown | null>;
+  auditAlert(input: { alertId: string; state?: AlertState }): Promise<AuditResult | null>;
+  /** Escalation policy of the operational alert a mismatch raises. */
+  opsPolicy: EscalationPolicy;
 }
 
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -63,9 +68,15 @@ export function createAlertsService(client: Client, audit?: AuditReader): Alerts
       if (!audit) return null;
       // The on-chain key is per episode (alert id @ firedAt); a key given directly is accepted too.
       const state = (await svc.get(id).catch(() => undefined)) as AlertState | undefined;
-      const key = state ? ledgerKey(state.alert) : id;
-      const rec = (await audit.readAlertRecord({ alertId: key })) as { record?: unknown } | null;
-      return rec && rec.record ? rec : null;
+      const result = await audit.auditAlert({ alertId: id, state });
+      // A ledger that disagrees with the workflow is an incident about the pipeline itself:
+      // the same operational-alert path as the collector's (device `pipeline`), one incident
+      // for all mismatches (business-key workflow id), never one per audited alert.
+      if (result && result.mismatches.length > 0 && state) {
+        const signaller = createAlertSignaller({ client, policyFor: () => audit.opsPolicy });
+        await signaller.fire(ledgerMismatchAlert(result));
+      }
+      return result;
     },
   };
   return svc;

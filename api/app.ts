@@ -18,7 +18,10 @@ import { telemetryRoutes } from './routes/telemetry.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { oncallRoutes } from './routes/oncall.ts';
 import { slackInteractions } from './slack/interactions.ts';
+import { notifyAckRoutes } from './routes/notify-ack.ts';
+import { notifyAckSecret } from '../lib/notify/ack-secret.ts';
 import type { Config } from '../lib/config.ts';
 import { timeRangeFromConfig, type TimeRangeOptions } from '../lib/parse/index.ts';
 
@@ -26,6 +29,8 @@ export type ApiConfig = Pick<
   Config,
   'NODE_ENV' | 'API_KEYS' | 'CORS_ORIGINS' | 'RATE_LIMIT_PER_MIN' | 'BODY_LIMIT_BYTES' | 'SLACK_SIGNING_SECRET'
 > &
+  // Key of the signed acknowledge links (email, ntfy); unset outside production → the development key.
+  Partial<Pick<Config, 'NOTIFY_ACK_SECRET' | 'NOTIFY_ACK_SECRET_FILE'>> &
   // Accepted point timestamps (POST /v1/telemetry); unset → the config defaults (1970 … now + 1 day).
   Partial<Pick<Config, 'INGEST_MIN_TIME' | 'INGEST_MAX_FUTURE_S'>>;
 
@@ -113,6 +118,9 @@ export async function buildApp(input: BuildAppInput): Promise<FastifyInstance> {
   await app.register(streamRoutes, ctx);
   await app.register(deviceRoutes, ctx);
   await app.register(alertRoutes, ctx);
+  const ackKey = notifyAckSecret(cfg);
+  if (ackKey) await app.register(notifyAckRoutes, { key: ackKey, services });
+  await app.register(oncallRoutes, ctx);
   if (cfg.SLACK_SIGNING_SECRET) {
     await app.register(slackInteractions, {
       signingSecret: cfg.SLACK_SIGNING_SECRET,

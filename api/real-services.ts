@@ -9,6 +9,9 @@ import { connectNats, ensureTopology, messageByteLimit } from '../lib/stream/jet
 import type { StackEndpoints } from '../infra/stack/stack.ts';
 import { createAlertsService, type AuditReader } from './alerts-service.ts';
 import type { ApiServices } from './services.ts';
+import { createOncallService } from './oncall-service.ts';
+import { ScheduleStore } from '../lib/oncall/schedule-store.ts';
+import { SilenceStore } from '../lib/oncall/silence-store.ts';
 
 export interface RealServices {
   services: ApiServices;
@@ -27,6 +30,8 @@ export async function createRealServices(
   const connection = await Connection.connect({ address: ep.temporal.address });
   const client = new Client({ connection, namespace: ep.temporal.namespace });
   const reader = new InfluxReader(ep.influxdb);
+  const silences = await SilenceStore.open(js, { replicas: cfg.STREAM_REPLICAS });
+  const schedules = cfg.ONCALL_SCHEDULES_FILE ? new ScheduleStore(cfg.ONCALL_SCHEDULES_FILE, { checkEveryMs: 1_000 }) : undefined;
 
   const services: ApiServices = {
     telemetry: {
@@ -55,6 +60,7 @@ export async function createRealServices(
     },
     query: reader,
     alerts: createAlertsService(client, audit),
+    oncall: createOncallService({ client, schedules, silences }),
     live: {
       async subscribe(afterSeq, onBatch) {
         // An ordered consumer: ephemeral, flow-controlled, resumes at a stream sequence.

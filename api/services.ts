@@ -5,6 +5,7 @@
  */
 import type { Point } from '../lib/point.ts';
 import type { AckChannel } from '../lib/alerts/types.ts';
+import type { OncallService } from './oncall-service.ts';
 
 export interface TelemetryService {
   /** Throws StreamFullError (→ 429) or PublishError (→ 503). */
@@ -54,6 +55,8 @@ export interface ReadinessService {
 }
 
 export interface ApiServices {
+  /** On-call schedules and silences (absent: the /v1/oncall and /v1/silences routes are not served). */
+  oncall?: OncallService;
   telemetry: TelemetryService;
   query: QueryService;
   alerts: AlertsService;

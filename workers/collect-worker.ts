@@ -11,13 +11,16 @@ import { TASK_QUEUES } from '../lib/temporal-names.ts';
 import { connectNats, ensureTopology } from '../lib/stream/jetstream.ts';
 import { InfluxWriter, gzipFor } from '../lib/influx/writer.ts';
 import { createRuleEngine } from '../lib/alerts/rules.ts';
-import { policyForSeverity } from '../lib/alerts/policy.ts';
+import { policyForAlert } from '../lib/alerts/policy.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
 import { createCollectActivities } from '../activities/collect/collect-activities.ts';
 import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
+import { parseGroupBy } from '../lib/alerts/incident.ts';
 import { createOnnxScorer, createHttpScorer, healthLinesFor, type HealthScorer } from '../activities/health/index.ts';
+import { createShadowScorer } from '../activities/health/shadow-scorer.ts';
 import { startCollectors } from './start-collectors.ts';
-import { WORKFLOWS_PATH, connectWorker, runMain, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
+import { bundleWorkflowsInChild } from './workflow-bundle.ts';
+import { connectWorker, runMain, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
 
 async function createScorer(cfg: Config): Promise<HealthScorer | undefined> {
   if (cfg.HEALTH_BACKEND === 'off') return undefined;
@@ -34,7 +37,15 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   const nc = await connectNats(ep.nats.url, 'collect-worker');
   const connection = await connectWorker(ep.temporal.address);
   const clientConnection = await Connection.connect({ address: ep.temporal.address });
-  const scorer = await createScorer(cfg);
+  const primary = await createScorer(cfg);
+  // Shadow model version (issue 10): scored and counted beside the paging model, never paged.
+  const scorer =
+    primary && cfg.HEALTH_SHADOW_MODEL_PATH
+      ? createShadowScorer(primary, await createOnnxScorer({ modelPath: cfg.HEALTH_SHADOW_MODEL_PATH }), {
+          label: cfg.HEALTH_SHADOW_MODEL_PATH,
+          onError: (err) => logger.warn({ err }, 'shadow health model failed on a batch (primary unaffected)'),
+        })
+      : primary;
   const metrics = serveMetrics(cfg.WORKER_METRICS_PORT, logger, cfg.METRICS_HOST);
   try {
     const jsm = await nc.jetstreamManager();
@@ -63,14 +74,16 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       alerts: createAlertSignaller({
         client,
         taskQueue: TASK_QUEUES.alerts,
-        policyFor: (alert) => policyForSeverity(policies, alert.severity),
+        policyFor: (alert) => policyForAlert(policies, alert),
+        groupBy: parseGroupBy(cfg.ALERT_GROUP_BY),
       }),
     });
     const worker = await Worker.create({
       connection,
       namespace: ep.temporal.namespace,
       taskQueue: TASK_QUEUES.collect,
-      workflowsPath: WORKFLOWS_PATH,
+      // Bundled in a child process: webpack's memory must not stay in this long-running worker.
+      workflowBundle: await bundleWorkflowsInChild(),
       activities,
       // One partition's activity holds its messages; a few in parallel use both cores.
       maxConcurrentActivityTaskExecutions: Math.max(4, cfg.PARTITIONS_PER_TOPIC),

@@ -12,6 +12,7 @@ export async function startCollectors(client: Client, cfg: Config): Promise<stri
       workflowId,
       taskQueue: TASK_QUEUES.collect,
       workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `Collector for partition ${p} (${cfg.SUBJECT_PREFIX}.${p} → InfluxDB ${cfg.INFLUXDB_BUCKET})`,
       args: [
         {
           partition: p,

@@ -4,7 +4,12 @@
  * this interface by the alerts worker; tests pass recording fakes. Every
  * activity must be idempotent: Temporal retries them.
  */
-import type { AckChannel, AlertState, ChainReceipt, Severity, SlackMessageRef } from '../lib/alerts/types.ts';
+import type { AckChannel, AlertInput, AlertState, ChainReceipt, Severity, SlackMessageRef } from '../lib/alerts/types.ts';
+import type { LevelTarget, ResolvedTargets } from '../lib/oncall/targets.ts';
+import type { ActiveSilence } from '../lib/oncall/silence-match.ts';
+import type { NotifyFollowUpInput, NotifyPostInput, NotifyRef, NotifyUpdateInput } from '../lib/notify/notifier.ts';
+
+export type { NotifyFollowUpInput, NotifyPostInput, NotifyRef, NotifyUpdateInput };
 
 export interface PostAlertMessageInput {
   state: AlertState;
@@ -62,8 +67,45 @@ export interface AlertLedgerActivities {
   recordResolveOnChain(input: RecordResolveOnChainInput): Promise<ChainReceipt | null>;
 }
 
-export type AlertActivities = AlertSlackActivities & AlertLedgerActivities;
+/**
+ * The notifier boundary as the workflow calls it: one activity per page and channel.
+ * `channel` is a name from the channels file; adapters (activities/notify/*) own rendering,
+ * mention syntax and the ref. A page may wait its turn in the channel's delivery queue
+ * (heartbeating), so these run with a long start-to-close and a heartbeat timeout.
+ */
+export interface AlertNotifyActivities {
+  /** First page on a channel; null when the channel is disabled (log only). */
+  notifyPost(input: NotifyPostInput): Promise<NotifyRef | null>;
+  /** Bring the page up to date; a returned ref replaces the stored one. */
+  notifyUpdate(input: NotifyUpdateInput): Promise<NotifyRef | null>;
+  /** Page a later level on a channel; returns the ref when this was the channel's first page. */
+  notifyFollowUp(input: NotifyFollowUpInput): Promise<NotifyRef | null>;
+}
+
+/** Input of `preparePage`: the level about to be paged (its targets as the policy lists them). */
+export interface PreparePageInput {
+  alert: AlertInput;
+  level: { index: number; name: string };
+  targets?: LevelTarget[];
+  /** Workflow time of the page, ms: schedules are resolved at this instant. */
+  atMs: number;
+}
+/** Who to page now (schedule targets resolved), or the silence that says: page nobody. */
+export interface PreparePageResult extends ResolvedTargets {
+  silence?: ActiveSilence;
+}
+
+/**
+ * On-call side (lib/oncall): run right before every page, because schedules
+ * and silences are live data that may change while the alert waits.
+ */
+export interface AlertOncallActivities {
+  preparePage(input: PreparePageInput): Promise<PreparePageResult>;
+}
+
+export type AlertActivities = AlertSlackActivities & AlertLedgerActivities & AlertNotifyActivities & AlertOncallActivities;
 
 /** ApplicationFailure types the workflow treats as permanent (set by the activities). */
 export const SLACK_PERMANENT_ERROR = 'SlackPermanentError';
 export const LEDGER_REVERT_ERROR = 'LedgerRevert';
+export { NOTIFY_PERMANENT_ERROR, NOTIFY_UNKNOWN_CHANNEL } from '../lib/notify/notifier.ts';

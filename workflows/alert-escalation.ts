@@ -1,9 +1,11 @@
 /**
  * `alertEscalation`: one workflow per open alert (id `alert-<device>-<rule>`).
  *
- * Lifecycle: raised → Slack post at level 0 (and ledger record, concurrently)
+ * Lifecycle: raised → level 0 paged on every channel it names, through the
+ * notifier boundary (one `notifyPost` per channel; ledger record concurrently)
  * → each level waits `waitFor` on a durable timer; unacknowledged, the next
- * level is paged (thread reply + chat.update); after the last level the list
+ * level is paged (`notifyFollowUp`: thread reply, new event/mail/push) and
+ * every page brought up to date (`notifyUpdate`); after the last level the list
  * is walked again `repeat` times, then escalation stops (the alert stays open).
  * Ack (update or signal) records on chain once, updates Slack with the tx hash
  * and stops escalation. Recovery starts the auto-resolve quiet period; firing
@@ -18,11 +20,13 @@
  */
 import { ledgerKey } from '../lib/alerts/ids.ts';
 import * as wf from '@temporalio/workflow';
-import type { AlertInput, AlertState, AlertStatus, ChainReceipt, SlackMessageRef } from '../lib/alerts/types.ts';
-import type { EscalationPolicy } from '../lib/alerts/policy.ts';
+import type { AlertInput, AlertState, AlertStatus, ChainReceipt } from '../lib/alerts/types.ts';
+import type { EscalationPolicy, LevelTarget } from '../lib/alerts/policy.ts';
+import { groupByChannel, levelTargets, type FixedTarget } from '../lib/notify/targets.ts';
 import { formatDurationMs, tryParseDurationMs } from '../lib/alerts/rules-duration.ts';
-import type { AlertLedgerActivities, AlertSlackActivities } from './alert-activities.ts';
-import { LEDGER_REVERT_ERROR, SLACK_PERMANENT_ERROR } from './alert-activities.ts';
+import type { AlertLedgerActivities, AlertNotifyActivities, AlertOncallActivities, NotifyRef, PreparePageResult } from './alert-activities.ts';
+import { silenceMatches, type ActiveSilence } from '../lib/oncall/silence-match.ts';
+import { LEDGER_REVERT_ERROR, NOTIFY_PERMANENT_ERROR, NOTIFY_UNKNOWN_CHANNEL, SLACK_PERMANENT_ERROR } from './alert-activities.ts';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
@@ -33,26 +37,43 @@ import {
   AlertStatusKey,
   firingAgainSignal,
   recoveredSignal,
+  ruleFiringSignal,
   resolveSignal,
   snoozeSignal,
+  silenceSignal,
+  unsilenceSignal,
   stateQuery,
   type AcknowledgeInput,
   type AcknowledgeResult,
   type AlertStateView,
   type FiringAgainInput,
   type ResolveInput,
+  type RuleFiringInput,
 } from './alert-messages.ts';
+import { applyRuleFiring } from '../lib/alerts/incident.ts';
 
-const slack = wf.proxyActivities<AlertSlackActivities>({
-  startToCloseTimeout: '30s',
+// Channels go through the notifier boundary (activities/notify). A page may wait its turn in the
+// channel's delivery queue (storms), so the bound is long and liveness comes from heartbeats.
+const NOTIFY_OPTIONS = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: [SLACK_PERMANENT_ERROR],
+    nonRetryableErrorTypes: [SLACK_PERMANENT_ERROR, NOTIFY_PERMANENT_ERROR, NOTIFY_UNKNOWN_CHANNEL],
   },
-});
+} satisfies wf.ActivityOptions;
+const notify = wf.proxyActivities<AlertNotifyActivities>(NOTIFY_OPTIONS);
+const { maximumAttempts: _capped, ...unboundedRetry } = NOTIFY_OPTIONS.retry;
+
+// On-call check before each page (silences, schedule targets): short; on failure the fixed targets are paged.
+const ONCALL_OPTIONS = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+} satisfies wf.ActivityOptions;
+const oncall = wf.proxyActivities<AlertOncallActivities>(ONCALL_OPTIONS);
 
 // The ledger is the audit trail: keep retrying through chain outages (bounded by a day), never past a revert.
 const ledger = wf.proxyActivities<AlertLedgerActivities>({
@@ -111,9 +132,21 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     deadlineMs: now() + waitMs(0),
   };
   const state = c.state;
+  // With a fallback bound, a channel that keeps failing gives up after it (then the fallback is paged).
+  const primary = policy.fallbackAfter
+    ? wf.proxyActivities<AlertNotifyActivities>({
+        ...NOTIFY_OPTIONS,
+        scheduleToCloseTimeout: policy.fallbackAfter,
+        // No attempt cap: scheduleToCloseTimeout is the bound. Temporal gives up early when the next
+        // backoff would pass it, so a short maximumInterval keeps the fallback within 10 s of the bound.
+        retry: { ...unboundedRetry, maximumInterval: '10s' },
+      })
+    : notify;
   let ackPromise: Promise<ChainReceipt | null> | undefined;
   let reopen: FiringAgainInput | undefined;
   let snoozeVersion = 0;
+  let silenceVersion = 0;
+  let lastPaged: string[] | undefined; // current level's recipients, for the Temporal UI's details
   let pending = 0; // background work (Slack/ledger) that must finish before completing
   let slackVersion = 0;
   let slackSynced = 0;
@@ -124,6 +157,22 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
   function record(event: string): void {
     state.history.push({ at: iso(now()), event });
     if (state.history.length > MAX_HISTORY_ENTRIES) state.history.splice(1, state.history.length - MAX_HISTORY_ENTRIES);
+    describe();
+  }
+
+  /** The Temporal UI's "current details" of this alert (shown on the workflow page; replay-safe metadata). */
+  function describe(): void {
+    const a = state.alert;
+    const lines = [`**${a.device}** · ${a.rule} · ${a.severity} · ${state.status} · level ${state.level} (${levels[state.level]?.name ?? '?'})`];
+    if (state.oncall?.people.length)
+      lines.push(`paged: ${state.oncall.people.map((p) => `${p.person ?? 'nobody'} (${p.schedule})`).join(', ')}`);
+    // Recipients of the current level: as resolved at its page, else the level's fixed targets.
+    const to = lastPaged ?? levelTargets(levels[state.level] ?? { name: '', waitFor: '' }).flatMap((t) => (typeof t.target === 'object' ? [] : [`${t.channel}:${t.target ?? 'default'}`]));
+    if (to.length) lines.push(`to: ${to.slice(0, 20).join(', ')}`);
+    if (state.ack) lines.push(`acknowledged by ${state.ack.by} via ${state.ack.via} at ${state.ack.at}`);
+    if (state.silence) lines.push(`silenced until ${state.silence.endsAt} by ${state.silence.by}: ${state.silence.reason}`);
+    if (state.resolved) lines.push(`resolved by ${state.resolved.by}: ${state.resolved.reason}`);
+    wf.setCurrentDetails(lines.join('\n\n'));
   }
 
   function view(): AlertStateView {
@@ -133,6 +182,8 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
       v.nextEscalationAt = iso(Date.parse(state.snoozedUntil) + c.pausedRemainingMs);
     }
     if (state.status === 'recovered' && c.quietUntilMs !== undefined) v.autoResolveAt = iso(c.quietUntilMs);
+    if (state.status === 'silenced' && state.silence?.onEnd === 'resume' && c.pausedRemainingMs !== undefined)
+      v.nextEscalationAt = iso(Date.parse(state.silence.endsAt) + c.pausedRemainingMs);
     return v;
   }
 
@@ -165,15 +216,78 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   }
 
-  /** Slack is best effort: a failed page must not stop the escalation clock. */
-  async function safeSlack<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+  /** Channels are best effort: a failed page must not stop the escalation clock (it is recorded, and may fall back). */
+  async function safeNotify<T>(what: string, call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
     try {
-      return await call();
+      return { ok: true, value: await call() };
     } catch (err) {
       if (wf.isCancellation(err)) throw err;
-      wf.log.warn('alert slack call failed', { what, alertId: state.alert.alertId, error: errorText(err) });
-      record(`slack ${what} failed: ${errorText(err)}`);
-      return undefined;
+      wf.log.warn('alert notify call failed', { what, alertId: state.alert.alertId, error: errorText(err) });
+      record(`${what} failed: ${errorText(err)}`);
+      return { ok: false };
+    }
+  }
+
+  /** Stores (or replaces) the channel's ref; the Slack adapter's ref also fills `state.slack`. */
+  function keepRef(ref: NotifyRef): void {
+    const list = (state.notifications ??= []);
+    const i = list.findIndex((r) => r.channel === ref.channel);
+    if (i >= 0) list[i] = ref;
+    else list.push(ref);
+    if (ref.slack) state.slack = ref.slack;
+  }
+
+  const refFor = (channel: string): NotifyRef | null => state.notifications?.find((r) => r.channel === channel) ?? null;
+
+  /**
+   * Fixed targets of a level. `{ schedule }` targets need the on-call resolver (lib/oncall,
+   * resolved when the level fires); until one is wired here they are recorded and skipped.
+   */
+  function fixedTargets(targets: LevelTarget[]): FixedTarget[] {
+    const out: FixedTarget[] = [];
+    for (const t of targets) {
+      if (t.target === undefined || typeof t.target === 'string') out.push({ channel: t.channel, target: t.target });
+      else record(`schedule target ${t.target.schedule} on ${t.channel} skipped: no on-call resolver`);
+    }
+    return out;
+  }
+
+  /**
+   * Pages one level on every channel it names, concurrently (one activity per channel).
+   * A channel that fails past its bound pages the level's fallback targets instead.
+   */
+  async function pageLevel(index: number, first: boolean, page?: PreparePageResult): Promise<void> {
+    const level = levels[index]!;
+    // `page`: the level's targets with schedules resolved just now (lib/oncall); without it, the fixed ones.
+    const groups = groupByChannel(page ? page.targets : fixedTargets(levelTargets(level)));
+    const failed: string[] = [];
+    await Promise.all(
+      groups.map(async ({ channel, targets }) => {
+        const ref = refFor(channel);
+        const res =
+          first || !ref
+            ? first
+              ? await safeNotify(`${channel} post`, () => primary.notifyPost({ state: view(), channel, targets }))
+              : await safeNotify(`${channel} page`, () =>
+                  primary.notifyFollowUp({ state: view(), channel, ref: null, level: { index, name: level.name }, targets }),
+                )
+            : await safeNotify(`${channel} escalation reply`, () =>
+                primary.notifyFollowUp({ state: view(), channel, ref, level: { index, name: level.name }, targets }),
+              );
+        if (!res.ok) failed.push(channel);
+        else if (res.value && (!ref || first)) keepRef(res.value);
+      }),
+    );
+    if (failed.length && level.fallback?.length) {
+      record(`fallback for ${failed.join(', ')} at level ${index}`);
+      await Promise.all(
+        groupByChannel(fixedTargets(level.fallback)).map(async ({ channel, targets }) => {
+          const res = await safeNotify(`${channel} fallback`, () =>
+            notify.notifyFollowUp({ state: view(), channel, ref: refFor(channel), level: { index, name: level.name }, targets }),
+          );
+          if (res.ok && res.value && !refFor(channel)) keepRef(res.value);
+        }),
+      );
     }
   }
 
@@ -189,32 +303,30 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     }
   }
 
-  /** Records a state change and brings the Slack message up to date (coalesced, in order). */
+  /** Records a state change and brings every page up to date (coalesced, in order). */
   function touch(event?: string): void {
     if (event) record(event);
     upsertAttributes();
     slackVersion++;
-    if (!slackFlushing) track(flushSlack);
+    if (!slackFlushing) track(flushNotify);
   }
 
-  async function flushSlack(): Promise<void> {
+  async function flushNotify(): Promise<void> {
     slackFlushing = true;
     try {
       await wf.condition(() => c.posted === true);
       while (slackSynced < slackVersion) {
         const version = slackVersion;
-        await safeSlack('update', () => slack.updateAlertMessage({ state: view(), ref: state.slack ?? null }));
+        for (const ref of [...(state.notifications ?? [])]) {
+          const res = await safeNotify(`${ref.channel} update`, () => notify.notifyUpdate({ state: view(), ref }));
+          if (res.ok && res.value) keepRef(res.value);
+        }
         slackSynced = version;
       }
     } finally {
       slackFlushing = false;
     }
   }
-
-  const mentionsFor = (i: number): string[] => [
-    ...(levels[i]!.users ?? []).map((u) => `<@${u}>`),
-    ...(levels[i]!.groups ?? []).map((g) => `<!subteam^${g}>`),
-  ];
 
   function continueAsNewWanted(): boolean {
     const info = wf.workflowInfo();
@@ -230,6 +342,60 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     record(`resolved by ${by}: ${reason}`);
   }
 
+  /** Silences and schedules are live data: ask right before paging level `index` (undefined = check failed, page fixed targets). */
+  async function preparePage(index: number): Promise<PreparePageResult | undefined> {
+    const level = levels[index]!;
+    try {
+      const page = await oncall.preparePage.executeWithOptions(
+        { ...ONCALL_OPTIONS, summary: `silences + on-call for level ${index} (${level.name})` },
+        [{ alert: state.alert, level: { index, name: level.name }, targets: levelTargets(level), atMs: now() }],
+      );
+      if (!page.silence) lastPaged = page.targets.map((t) => `${t.channel}:${t.target ?? 'default'}`);
+      for (const u of page.unresolved) record(`schedule ${u.schedule} on ${u.channel} paged nobody: ${u.reason}`);
+      if (page.oncall.length && !page.silence) {
+        state.oncall = { level: index, at: iso(now()), people: page.oncall.map(({ schedule, person, source }) => ({ schedule, person, source })) };
+        record(`on call at level ${index}: ${page.oncall.map((o) => `${o.schedule} → ${o.person ?? 'nobody'}`).join(', ')}`);
+      }
+      return page;
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      record(`on-call check failed, paging the fixed targets: ${errorText(err)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Pauses paging for a silence (a signal, or found at page time). `pausedMs` is what is left of
+   * the level's wait afterwards (0 when the page was due now). False when it does not apply.
+   */
+  function applySilence(s: ActiveSilence, pausedMs?: number): boolean {
+    if (!silenceMatches(s, state.alert) || Date.parse(s.endsAt) <= now()) return false;
+    if (state.status !== 'firing' && state.status !== 'snoozed' && state.status !== 'silenced') return false;
+    if (state.status === 'silenced' && state.silence && state.silence.endsAt >= s.endsAt) return true; // already paused as long
+    if (state.status === 'firing')
+      c.pausedRemainingMs = pausedMs ?? (c.escalationDone || c.deadlineMs === undefined ? undefined : Math.max(0, c.deadlineMs - now()));
+    delete state.snoozedUntil;
+    state.silence = { id: s.id, endsAt: s.endsAt, onEnd: s.onEnd, reason: s.reason, by: s.by };
+    silenceVersion++;
+    setStatus('silenced');
+    touch(`silenced by ${s.by} until ${s.endsAt} (${s.id}: ${s.reason}); on end: ${s.onEnd}`);
+    return true;
+  }
+
+  /** The window is over (or ended early): resume the paused level clock, or resolve, as the silence says. */
+  function endSilence(why: string): void {
+    const s = state.silence!;
+    delete state.silence;
+    if (s.onEnd === 'resolve') {
+      resolve(`silence:${s.id}`, `${why} (silence ${s.id} resolves on end)`);
+      return;
+    }
+    c.deadlineMs = c.escalationDone || c.pausedRemainingMs === undefined ? undefined : now() + c.pausedRemainingMs;
+    delete c.pausedRemainingMs;
+    setStatus('firing');
+    touch(`silence ${s.id} ${why}: escalation resumes`);
+  }
+
   // ------------------------------------------------------------- handlers (registered before any await)
 
   wf.setHandler(stateQuery, () => view());
@@ -242,8 +408,9 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
       const ackedAtMs = now();
       const ack: NonNullable<AlertState['ack']> = { by, via, at: iso(ackedAtMs) };
       state.ack = ack;
-      if (state.status === 'firing' || state.status === 'snoozed') {
+      if (state.status === 'firing' || state.status === 'snoozed' || state.status === 'silenced') {
         delete state.snoozedUntil;
+        delete state.silence;
         delete c.pausedRemainingMs;
         setStatus('acknowledged');
       }
@@ -265,7 +432,8 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
   wf.setHandler(acknowledgeUpdate, acknowledge, {
     validator: (input: AcknowledgeInput) => {
       if (!input || typeof input.by !== 'string' || input.by.trim() === '') throw new Error('acknowledge needs "by"');
-      if (!['slack', 'api', 'console'].includes(input.via)) throw new Error(`acknowledge "via" must be slack|api|console`);
+      if (!['slack', 'api', 'console', 'email', 'ntfy', 'webhook'].includes(input.via))
+        throw new Error(`acknowledge "via" must be slack|api|console|email|ntfy|webhook`);
       if (state.status === 'resolved') throw new Error(`alert ${state.alert.alertId} is already resolved`);
     },
   });
@@ -281,7 +449,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
 
   wf.setHandler(resolveSignal, ({ by, reason }: ResolveInput) => resolve(by, reason));
 
-  wf.setHandler(recoveredSignal, ({ at }) => {
+  const onRecovered = ({ at }: { at: string }): void => {
     const from = state.status;
     if (from === 'resolved' || from === 'recovered') return; // duplicate: keep the first quiet timer
     if (from === 'firing') {
@@ -292,9 +460,10 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     c.quietUntilMs = now() + autoResolveMs;
     setStatus('recovered');
     touch(`recovered at ${at}`);
-  });
+  };
+  wf.setHandler(recoveredSignal, onRecovered);
 
-  wf.setHandler(firingAgainSignal, (input: FiringAgainInput) => {
+  const onFiringAgain = (input: FiringAgainInput): void => {
     if (state.status === 'resolved') {
       reopen = input; // lands after resolution: start a fresh episode instead of losing it
       return;
@@ -315,6 +484,23 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
       setStatus('firing');
     }
     touch(`firing again at ${input.at}`);
+  };
+  wf.setHandler(firingAgainSignal, onFiringAgain);
+
+  // Grouped incidents (lib/alerts/incident.ts): each rule firing is recorded; the incident recovers
+  // only when none of its rules is still firing.
+  wf.setHandler(ruleFiringSignal, (f: RuleFiringInput) => {
+    if (state.status === 'resolved' && f.type === 'recovered') return;
+    const r = applyRuleFiring(state.firings ?? [], f);
+    if (state.status !== 'resolved') state.firings = r.firings;
+    if (f.type === 'firing') onFiringAgain({ at: f.at, values: f.values });
+    else if (r.allRecovered) onRecovered({ at: f.at });
+  });
+
+  wf.setHandler(silenceSignal, (s: ActiveSilence) => void applySilence(s));
+
+  wf.setHandler(unsilenceSignal, ({ id, by }) => {
+    if (state.status === 'silenced' && state.silence?.id === id) endSilence(`ended early by ${by}`);
   });
 
   wf.setHandler(snoozeSignal, ({ by, duration }) => {
@@ -355,15 +541,26 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
   }
   if (!c.posted) {
     track(async () => {
-      const ref = await safeSlack('post', () =>
-        slack.postAlertMessage({ state: view(), channel: levels[0]!.channel, mentions: mentionsFor(0) }),
-      );
-      if (ref) state.slack = ref as SlackMessageRef;
+      // A silenced alert is recorded (workflow, ledger) but posts nothing until its window ends.
+      for (;;) {
+        const page = await preparePage(0);
+        if (!page?.silence || !applySilence(page.silence)) {
+          await pageLevel(0, true, page);
+          break;
+        }
+        await wf.condition(() => state.status !== 'silenced');
+        if ((state.status as AlertStatus) === 'resolved') break; // resolved inside its window: never paged
+      }
       c.posted = true;
     });
   }
 
   async function escalate(): Promise<void> {
+    // Silenced now? Then this level is not paged; it is paged when the silence ends (if it resumes).
+    const peek = state.level + 1 < levels.length ? state.level + 1 : state.repeats < policy.repeat ? 0 : undefined;
+    const page = peek === undefined ? undefined : await preparePage(peek);
+    if (state.status !== 'firing') return; // acknowledged/resolved while we asked
+    if (page?.silence && applySilence(page.silence, 0)) return;
     let next = state.level + 1;
     if (next >= levels.length) {
       if (state.repeats >= policy.repeat) {
@@ -383,15 +580,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     upsertAttributes();
     record(`escalated to level ${next} (${levels[next]!.name})${state.repeats ? `, repeat ${state.repeats}` : ''}`);
     await wf.condition(() => c.posted === true);
-    await safeSlack('escalation reply', () =>
-      slack.postEscalationReply({
-        state: view(),
-        ref: state.slack ?? null,
-        level: { index: next, name: levels[next]!.name },
-        mentions: mentionsFor(next),
-        channel: levels[next]!.channel,
-      }),
-    );
+    await pageLevel(next, false, page);
     touch();
   }
 
@@ -432,6 +621,13 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
         touch('snooze ended');
         break;
       }
+      case 'silenced': {
+        const version = silenceVersion;
+        const wait = Date.parse(state.silence?.endsAt ?? '') - now();
+        if (wait > 0 && (await wf.condition(() => leave() || silenceVersion !== version, wait))) break;
+        if (state.status === 'silenced' && silenceVersion === version) endSilence('window ended');
+        break;
+      }
       case 'acknowledged':
         await wf.condition(leave);
         break;
@@ -444,7 +640,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     }
   }
 
-  // ------------------------------------------------------------- resolved: chain record, final Slack update, finish
+  // ------------------------------------------------------------- resolved: chain record, final page updates, finish
 
   const resolved = state.resolved!;
   await wf.condition(() => c.raised === true);

@@ -8,6 +8,10 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AckChannel, AlertState, ChainReceipt } from '../lib/alerts/types.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal-names.ts';
+import type { ActiveSilence } from '../lib/oncall/silence-match.ts';
+import type { RuleFiringInput } from '../lib/alerts/incident.ts';
+
+export type { RuleFiringInput } from '../lib/alerts/incident.ts';
 
 /** Task queue served by the alerts worker. */
 export const ALERTS_TASK_QUEUE = 'telemetry-alerts';
@@ -59,6 +63,20 @@ export const recoveredSignal = defineSignal<[RecoveredInput]>('recovered');
 export const firingAgainSignal = defineSignal<[FiringAgainInput]>('firingAgain');
 /** Pause escalation for a while (the remaining wait of the current level resumes afterwards). */
 export const snoozeSignal = defineSignal<[SnoozeInput]>('snooze');
+/** A silence matching this alert started (sent by the silence service to every matching running alert): pause paging until it ends. */
+export const silenceSignal = defineSignal<[ActiveSilence]>('silence');
+/** A silence was ended early (`silence remove`): the alert resumes or resolves per the silence's `onEnd`. */
+export const unsilenceSignal = defineSignal<[UnsilenceInput]>('unsilence');
+export interface UnsilenceInput {
+  id: string;
+  by: string;
+}
+/**
+ * A rule of a grouped incident fired or recovered (lib/alerts/incident.ts): recorded in `firings`;
+ * a firing acts as `firingAgain`, the last active rule's recovery as `recovered`. Also the initial
+ * signal of a grouped incident's signalWithStart.
+ */
+export const ruleFiringSignal = defineSignal<[RuleFiringInput]>('ruleFiring');
 /** Current state for Slack/CLI/API. */
 export const stateQuery = defineQuery<AlertStateView>('state');
 

@@ -1,3 +1,4 @@
 /** Every workflow, re-exported for the workers' bundle. */
 export * from './partition-collector.ts';
 export * from './alert-escalation.ts';
+export * from './pipeline-heartbeat.ts';

@@ -21,6 +21,8 @@ import {
   workflowInfo,
   allHandlersFinished,
   log,
+  setCurrentDetails,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { CollectActivities } from '../activities/collect/collect-activities.ts';
 
@@ -74,6 +76,24 @@ export const statsQuery = defineQuery<CollectorStats>('stats');
 /** Iterations per run before continuing as new: keeps history far below Temporal's limits. */
 const ITERATIONS_PER_RUN = 500;
 
+/** "1.2 M", "34 k", "512": point counts as people read them. */
+function compact(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)} k`;
+  return String(n);
+}
+
+/** The Temporal UI's current details: "p3: 1.2 M points, lag 0, last batch 2 s ago" (as of this update). */
+function describeCollector(stats: CollectorStats): void {
+  const now = Date.now();
+  const ago = stats.lastBatchAt ? `${Math.max(0, Math.round((now - Date.parse(stats.lastBatchAt)) / 1_000))} s ago` : 'never';
+  const lines = [`**p${stats.partition}: ${compact(stats.pointsWritten)} points, lag ${stats.lag}, last batch ${ago}**${stats.paused ? ' · PAUSED' : ''}`];
+  lines.push(`${stats.batches} batches · ${stats.dlq} dead-lettered · alerts ${stats.alertsFired} fired / ${stats.alertsRecovered} recovered · run ${stats.runs} · updated ${new Date(now).toISOString()}`);
+  if (stats.lastError) lines.push(`last error ${stats.lastErrorAt}: ${stats.lastError.slice(0, 300)}`);
+  setCurrentDetails(lines.join('\n\n'));
+}
+
 export async function partitionCollector(input: PartitionCollectorInput): Promise<void> {
   const stats: CollectorStats = input.stats ?? {
     partition: input.partition,
@@ -95,7 +115,7 @@ export async function partitionCollector(input: PartitionCollectorInput): Promis
   setHandler(statsQuery, () => stats);
 
   const maxMs = input.maxMs ?? 10_000;
-  const { collectPartition } = proxyActivities<CollectActivities>({
+  const activityOptions = {
     // Long enough for maxMs of work plus one slow InfluxDB write; heartbeats catch a dead worker sooner.
     startToCloseTimeout: maxMs + 60_000,
     heartbeatTimeout: 30_000,
@@ -105,17 +125,26 @@ export async function partitionCollector(input: PartitionCollectorInput): Promis
       maximumInterval: input.retry.maximumIntervalMs,
       maximumAttempts: input.retry.maximumAttempts,
     },
-  });
+  } satisfies ActivityOptions;
+  const { collectPartition } = proxyActivities<CollectActivities>(activityOptions);
+  // The activity's summary in the Temporal UI's event history.
+  const summary = `p${input.partition}: JetStream → InfluxDB, ≤ ${input.maxFetches ?? 50} fetches or ${maxMs / 1_000} s`;
 
+  describeCollector(stats);
   for (let i = 0; i < ITERATIONS_PER_RUN && !workflowInfo().continueAsNewSuggested; i++) {
-    if (stats.paused) await condition(() => !stats.paused);
+    if (stats.paused) {
+      describeCollector(stats);
+      await condition(() => !stats.paused);
+    }
     try {
-      const r = await collectPartition({
-        partition: input.partition,
-        maxFetches: input.maxFetches ?? 50,
-        maxMs,
-        fetchMessages: input.fetchMessages ?? 8,
-      });
+      const r = await collectPartition.executeWithOptions({ ...activityOptions, summary }, [
+        {
+          partition: input.partition,
+          maxFetches: input.maxFetches ?? 50,
+          maxMs,
+          fetchMessages: input.fetchMessages ?? 8,
+        },
+      ]);
       stats.iterations++;
       stats.pointsWritten += r.points;
       stats.batches += r.batches;
@@ -133,8 +162,10 @@ export async function partitionCollector(input: PartitionCollectorInput): Promis
       stats.lastError = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
       stats.lastErrorAt = new Date().toISOString();
       log.warn('collectPartition failed after retries; backing off', { partition: input.partition, error: stats.lastError });
+      describeCollector(stats);
       await sleep(input.retry.maximumIntervalMs);
     }
+    describeCollector(stats);
   }
   await condition(allHandlersFinished);
   await continueAsNew<typeof partitionCollector>({ ...input, stats });

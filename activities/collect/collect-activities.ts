@@ -17,7 +17,7 @@
  * fixed.
  */
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import type { JetStreamClient, JetStreamManager, JsMsg, KV } from 'nats';
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, KV } from 'nats';
 import type { Point } from '../../lib/point.ts';
 import { decodeBatch, encodeBatch, BatchDecodeError } from '../../lib/stream/codec.ts';
 import { consumerName, dlqSubject } from '../../lib/stream/jetstream.ts';
@@ -127,6 +127,17 @@ export function createCollectActivities(deps: CollectDeps) {
   const holdNakMs = deps.holdNakMs ?? 2_000;
   const healthWriteEveryMs = deps.healthWriteEveryMs ?? 60_000;
   const store = new CollectorStateStore(deps.js, (partition, device) => partitionFor(device, deps.partitions) === partition);
+  /** The partition's durable pull consumer (one lookup per partition and process). */
+  const consumers = new Map<number, Promise<Consumer>>();
+  const consumerOf = (partition: number): Promise<Consumer> => {
+    let c = consumers.get(partition);
+    if (!c) {
+      c = deps.js.consumers.get(deps.streamName, consumerName(partition));
+      c.catch(() => consumers.delete(partition));
+      consumers.set(partition, c);
+    }
+    return c;
+  };
   /** Per partition, in this process: stream clock and housekeeping times. */
   const clocks = new Map<number, { streamMs: number; absenceAt: number; pruneAt: number }>();
 
@@ -213,6 +224,8 @@ export function createCollectActivities(deps: CollectDeps) {
     clocks.set(partition, clock);
     /** Written to InfluxDB and evaluated; acked at the next state flush. */
     let pendingAcks: JsMsg[] = [];
+    /** Messages the consumer reported still pending after the last one received. */
+    let knownPending = 0;
     let lastFlush = Date.now();
 
     const flush = async () => {
@@ -255,26 +268,33 @@ export function createCollectActivities(deps: CollectDeps) {
         const remaining = input.maxMs - (Date.now() - started);
         if (remaining <= 0) break;
         if (ctx?.cancellationSignal.aborted) break;
-        // Latency: wait for the first batch (long poll), then take whatever else is
-        // already pending without waiting. A plain fetch of N would hold a lone
-        // batch until its expiry (seconds) before the alert rules ever saw it.
-        // Throughput: while a backlog is there, take a full group without waiting and keep the acks
-        // for the next state flush. Only when nothing is pending: flush (never sit on acks while
-        // waiting for data), then long-poll.
+        // Latency: wait for the first batch (long poll), then take what the consumer says is
+        // already pending. A plain fetch of N would hold a lone batch until its expiry (seconds)
+        // before the alert rules ever saw it.
+        // Throughput: while a backlog is there, take a full group and keep the acks for the next
+        // state flush. Only when nothing is pending: flush (never sit on acks while waiting for
+        // data), then long-poll.
+        // Pulls ask for at most what is pending (msg.info.pending of the last message received)
+        // and never use no_wait: a no_wait pull that the client ends on "pending 0" can still be
+        // handed a message published a moment later, which then sits unacked until ack_wait
+        // (30 s) redelivers it — seen as 25–30 s stalls in `bench ingest`. The consumer API's
+        // fetch also outwaits the server's expiry, so nothing is delivered to a closed inbox.
         const fetchAt = Date.now();
         const tFetch = performance.now();
         const msgs: JsMsg[] = [];
-        const pull = async (n: number) => {
-          for await (const m of deps.js.fetch(deps.streamName, consumerName(partition), { batch: n, no_wait: true })) msgs.push(m);
+        const consumer = await consumerOf(partition);
+        const take = async (n: number, expiresMs: number) => {
+          for await (const m of await consumer.fetch({ max_messages: n, expires: expiresMs })) msgs.push(m);
         };
-        if (pendingAcks.length) await pull(input.fetchMessages);
+        if (pendingAcks.length && knownPending > 0) await take(Math.min(input.fetchMessages, knownPending), 1_000);
         if (msgs.length === 0) {
           if (pendingAcks.length) await flush();
           // A pull of one message completes when it arrives (or at expiry): the long poll.
-          for await (const m of deps.js.fetch(deps.streamName, consumerName(partition), { batch: 1, expires: Math.max(1_000, Math.min(5_000, remaining)) })) msgs.push(m);
+          await take(1, Math.max(1_000, Math.min(5_000, remaining)));
           const first = msgs[0];
-          if (first && input.fetchMessages > 1 && first.info.pending > 0) await pull(input.fetchMessages - 1);
+          if (first && input.fetchMessages > 1 && first.info.pending > 0) await take(Math.min(input.fetchMessages - 1, first.info.pending), 1_000);
         }
+        knownPending = msgs.length ? msgs[msgs.length - 1]!.info.pending : 0;
         res.timings.fetchMs += performance.now() - tFetch;
         if (msgs.length === 0) {
           res.idle = res.batches === 0;

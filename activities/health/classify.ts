@@ -9,6 +9,8 @@ import type { Point } from '../../lib/point.ts';
 import bundledMeta from '../../ml/model/meta.json' with { type: 'json' };
 import { FEATURE_NAMES, FI, N_FEATURES } from './features.ts';
 import { hardFaults } from './hard-faults.ts';
+import { peerOutlier, type DeviceVerdict } from './device-health.ts';
+import type { DecidedBy, HealthEvidence } from '../../lib/health/evidence.ts';
 
 export interface HealthResult {
   class: HealthClass;
@@ -16,6 +18,18 @@ export interface HealthResult {
   score: number;
   /** Named causes: hard-fault rules first, then the most deviating features. */
   reasons: string[];
+  /** What decided a non-healthy class (driver/limit rules, the model, its envelope, the peer score). Absent when healthy. */
+  decidedBy?: DecidedBy[];
+  /** The data behind a non-healthy class, for the triage card. Absent when healthy. */
+  evidence?: HealthEvidence;
+}
+
+export type { DecidedBy } from '../../lib/health/evidence.ts';
+
+/** Per-point driver/limit verdicts and peer scores (device-health.ts assessBatch). */
+export interface DeviceAssessment {
+  verdicts: readonly DeviceVerdict[];
+  peers: readonly (HealthEvidence['peers'] | undefined)[];
 }
 
 /** The parts of ml/model/meta.json inference needs. */
@@ -106,26 +120,55 @@ export function outOfEnvelope(features: Float32Array, offset: number, meta: Mode
 }
 
 /**
- * Combines the hard-fault rules, the support envelope and the model score:
- * the worst class wins; rule reasons come first, then envelope, then the most
- * deviating features when the score alone crossed a threshold.
+ * Combines the rules (driver signals and device limits when `device` is
+ * given, else the legacy hard-fault rules), the support envelope, the peer
+ * score and the model score: the worst class wins; rule reasons come first,
+ * then envelope, peers, then the most deviating features when the score alone
+ * crossed a threshold.
  */
-export function classify(points: readonly Point[], features: Float32Array, scores: ArrayLike<number>, meta: ModelMeta): HealthResult[] {
+export function classify(
+  points: readonly Point[],
+  features: Float32Array,
+  scores: ArrayLike<number>,
+  meta: ModelMeta,
+  device?: DeviceAssessment,
+): HealthResult[] {
   const { degraded, critical } = meta.thresholds;
   const out: HealthResult[] = new Array(points.length);
   for (let r = 0; r < points.length; r++) {
     const o = r * N_FEATURES;
     const score = Number(scores[r]);
-    const hard = hardFaults(points[r] as Point, features, o);
+    const verdict = device?.verdicts[r];
+    const hard = verdict ?? hardFaults(points[r] as Point, features, o);
     const modelClass: HealthClass = score >= critical ? 'critical' : score >= degraded ? 'degraded' : 'healthy';
     const outside = outOfEnvelope(features, o, meta);
-    const cls: HealthClass = hard.class ?? (modelClass === 'healthy' && outside.length > 0 ? 'degraded' : modelClass);
+    const peers = device?.peers[r];
+    const peerHot = peerOutlier(peers);
+    let cls: HealthClass = hard.class ?? (modelClass === 'healthy' && outside.length > 0 ? 'degraded' : modelClass);
+    if (hard.class !== null && RANK[modelClass] > RANK[cls]) cls = modelClass;
+    if (peerHot && cls === 'healthy') cls = 'degraded';
     const reasons = [...hard.reasons, ...outside];
+    if (peerHot) reasons.push(`peer_temp_outlier_+${Math.round(peers!.value - peers!.median)}c`);
     if (modelClass !== 'healthy' && outside.length === 0) {
       const dev = deviatingFeatures(features, o, meta);
       reasons.push(...(dev.length > 0 ? dev : ['anomaly_score']));
     }
-    out[r] = { class: cls, score: Number(score.toFixed(6)), reasons };
+    const res: HealthResult = { class: cls, score: Number(score.toFixed(6)), reasons };
+    if (cls !== 'healthy' && verdict !== undefined) {
+      const by: DecidedBy[] = [];
+      if (verdict.class !== null) {
+        if (verdict.evidence.holds.length > 0 || verdict.evidence.catalog.length > 0 || reasons.some((x) => x.startsWith('fabric_'))) by.push('driver');
+        if (verdict.reasons.some((x) => /^(thermal_headroom|hw_slowdown|sw_thermal|fan_stopped|power_over)/.test(x))) by.push('limits');
+      }
+      if (modelClass !== 'healthy') by.push('model');
+      if (outside.length > 0) by.push('envelope');
+      if (peerHot) by.push('peers');
+      res.decidedBy = by;
+      res.evidence = peers === undefined ? verdict.evidence : { ...verdict.evidence, peers };
+    }
+    out[r] = res;
   }
   return out;
 }
+
+const RANK: Record<HealthClass, number> = { healthy: 0, degraded: 1, critical: 2 };

@@ -8,6 +8,7 @@
  */
 import spec from '../../ml/features.json' with { type: 'json' };
 import type { Point } from '../../lib/point.ts';
+import type { DeviceHealthState } from './device-health.ts';
 
 export const FEATURE_NAMES: readonly string[] = spec.features.map((f) => f.name);
 export const N_FEATURES = FEATURE_NAMES.length;
@@ -79,6 +80,13 @@ export interface DeviceBaseline {
   powerLimit: number | null;
   /** Last known framebuffer size, MiB. */
   memTotal: number | null;
+  /**
+   * Driver holds, device limits and own range (device-health.ts owns it).
+   * Optional: baselines persisted before it existed start without it.
+   */
+  health?: DeviceHealthState;
+  /** The shadow model's own baseline (shadow-scorer.ts); absent without a shadow model. */
+  shadow?: DeviceBaseline;
 }
 
 export function newBaseline(): DeviceBaseline {
@@ -108,6 +116,9 @@ function flag(f: Record<string, number>, name: string, bits: number): number {
 function imp(name: string): number {
   return IMPUTE[name] ?? 0;
 }
+
+/** Imputation value of a feature (ml/features.json). */
+export const imputeOf = imp;
 
 /**
  * Features of one point written into `out` at `o`; mutates `b`. Keep in step

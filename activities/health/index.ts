@@ -6,3 +6,4 @@ export { ScorerClosedError, type HealthScorer, type HealthScoreResult } from './
 export { createOnnxScorer, DEFAULT_MODEL_PATH, type OnnxScorerOptions } from './onnx-scorer.ts';
 export { createHttpScorer, HttpScorerError, type HttpScorerOptions } from './http-scorer.ts';
 export { healthLinesFor, HEALTH_MEASUREMENT } from './line-protocol.ts';
+export { assessBatch, assessPoint, newDeviceHealthState, peerScores, type DeviceHealthState, type DeviceVerdict } from './device-health.ts';

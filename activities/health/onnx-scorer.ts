@@ -37,6 +37,9 @@ export async function createOnnxScorer(opts: OnnxScorerOptions = {}): Promise<He
       executionProviders: ['cpu'],
       intraOpNumThreads: opts.intraOpNumThreads ?? 1,
       graphOptimizationLevel: 'all',
+      // The arena keeps its peak allocation for the life of the process (RSS that never returns);
+      // a tree ensemble's buffers are small and allocated once per run, so the arena buys nothing.
+      enableCpuMemArena: false,
     });
   } catch (cause) {
     throw new ModelMismatchError(`cannot load ONNX model ${modelPath}`, { cause });

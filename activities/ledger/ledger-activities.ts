@@ -18,7 +18,9 @@
 import type { AckChannel, ChainReceipt, Severity } from '../../lib/alerts/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { LedgerAlertRecord, LedgerClient, LedgerEventRef } from './ledger-client.ts';
-import { LedgerRevertError, toLedgerFailure } from './ledger-errors.ts';
+import { LedgerConfigError, LedgerRevertError, toLedgerFailure } from './ledger-errors.ts';
+import type { ReceiptIssuer } from './receipt-issuer.ts';
+import { ledgerMetrics } from './ledger-metrics.ts';
 import { ledgerAlertId } from './ledger-ids.ts';
 
 export { persistLedgerAddress, loadLedgerAddress, ensureLedger } from './ledger-deployment.ts';
@@ -79,6 +81,10 @@ export interface ReadAlertRecordResult {
 export interface LedgerActivitiesDeps {
   ledger: LedgerClient | undefined;
   logger: Logger;
+  /** Issues the standalone receipt of every ack and resolve (absent: none are issued). */
+  receipts?: Pick<ReceiptIssuer, 'issue'>;
+  /** Told after every ack/resolve write (the anchorer counts them towards the next checkpoint). */
+  onWrite?: () => void;
 }
 
 export interface LedgerActivities {
@@ -96,7 +102,7 @@ function isUnknownAlert(err: unknown): boolean {
   return err instanceof LedgerRevertError && err.errorName === 'UnknownAlert';
 }
 
-export function createLedgerActivities({ ledger, logger }: LedgerActivitiesDeps): LedgerActivities {
+export function createLedgerActivities({ ledger, logger, receipts, onWrite }: LedgerActivitiesDeps): LedgerActivities {
   const log = logger.child({ component: 'ledger' });
 
   /** Runs a ledger call, logs the outcome, converts errors to ApplicationFailure. */
@@ -117,6 +123,26 @@ export function createLedgerActivities({ ledger, logger }: LedgerActivitiesDeps)
     }
   }
 
+  /**
+   * The receipt follows the write. A transient failure fails the activity (the retry finds
+   * the write already on chain and re-issues); a permanent one (e.g. a header layout we
+   * cannot rebuild) is logged and the ack stands without a receipt.
+   */
+  async function withReceipt(alertId: string, receipt: ChainReceipt | null): Promise<ChainReceipt | null> {
+    if (!receipt?.txHash) return receipt;
+    onWrite?.();
+    if (!receipts) return receipt;
+    try {
+      await receipts.issue({ alertKey: alertId, txHash: receipt.txHash });
+      ledgerMetrics.receipts.inc({ result: 'ok' });
+    } catch (err) {
+      ledgerMetrics.receipts.inc({ result: 'error' });
+      if (!(err instanceof LedgerConfigError)) throw toLedgerFailure(err);
+      log.error({ alertId, tx: receipt.txHash, err: err.message }, 'ledger receipt could not be issued');
+    }
+    return receipt;
+  }
+
   async function withAutoRecord<T>(l: LedgerClient, alertId: string, alert: RecordAckOnChainInput['alert'], fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -131,11 +157,11 @@ export function createLedgerActivities({ ledger, logger }: LedgerActivitiesDeps)
   return {
     recordAlertOnChain: (input) => run('alert recorded', input.alertId, (l) => l.recordAlert(input)),
 
-    recordAckOnChain: ({ alert, ...ack }) =>
-      run('ack recorded', ack.alertId, (l) => withAutoRecord(l, ack.alertId, alert, () => l.acknowledge(ack))),
+    recordAckOnChain: async ({ alert, ...ack }) =>
+      withReceipt(ack.alertId, await run('ack recorded', ack.alertId, (l) => withAutoRecord(l, ack.alertId, alert, () => l.acknowledge(ack)))),
 
-    recordResolveOnChain: ({ alert, ...res }) =>
-      run('resolve recorded', res.alertId, (l) => withAutoRecord(l, res.alertId, alert, () => l.resolve(res))),
+    recordResolveOnChain: async ({ alert, ...res }) =>
+      withReceipt(res.alertId, await run('resolve recorded', res.alertId, (l) => withAutoRecord(l, res.alertId, alert, () => l.resolve(res)))),
 
     async readAlertRecord({ alertId }) {
       if (!ledger) return null;

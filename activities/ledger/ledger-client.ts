@@ -444,7 +444,7 @@ export class LedgerClient {
       this.logger?.warn({ id, kind, address: this.address }, 'ledger record exists but its event log was not found');
       return { txHash: '', blockNumber: 0, alreadyRecorded: true };
     }
-    return { txHash: first.transactionHash, blockNumber: first.blockNumber, alreadyRecorded: true };
+    return { txHash: first.transactionHash, blockNumber: first.blockNumber, alreadyRecorded: true, contract: this.address, chainId: this.chainId };
   }
 
   /**
@@ -507,7 +507,7 @@ export class LedgerClient {
     const hash = await this.broadcastSerialised(base, method);
     const receipt = await this.waitForReceipt(hash, method);
     if (receipt.status !== 1) throw new MinedRevertError(method, hash);
-    return { txHash: receipt.hash, blockNumber: receipt.blockNumber, alreadyRecorded: false };
+    return { txHash: receipt.hash, blockNumber: receipt.blockNumber, alreadyRecorded: false, contract: this.address, chainId: this.chainId };
   }
 
   /** Nonce → sign → broadcast, one at a time. Nonce errors refresh the counter and retry. */

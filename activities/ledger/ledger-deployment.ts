@@ -12,6 +12,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { loadLedgerArtifact } from '../../contracts/compile.ts';
 import { LedgerConfigError, LedgerUnavailableError, errorText } from './ledger-errors.ts';
 import { LedgerClient, deployLedger, type LedgerConnectOptions } from './ledger-client.ts';
+import type { LedgerRegistry } from './ledger-registry.ts';
 
 export const LEDGER_FILE = 'ledger.json';
 const LOCK_FILE = 'ledger.json.lock';
@@ -71,6 +72,19 @@ export async function loadLedgerAddress(dataDir: string, chainId?: number): Prom
   return key ? file.chains[key] : undefined;
 }
 
+/**
+ * The version a writer uses: the FIRST registered one built from this source that still has
+ * code on the chain. "First", so two workers that deployed concurrently both settle on the
+ * same contract; "has code", so a dev chain that was reset is not mistaken for the ledger.
+ */
+async function liveVersionOf(versions: LedgerDeployment[], sourceSha256: string, rpcUrl: string): Promise<LedgerDeployment | undefined> {
+  for (const v of versions) {
+    if (v.sourceSha256 && v.sourceSha256 !== sourceSha256) continue;
+    if (await hasCode(rpcUrl, v.address)) return v;
+  }
+  return undefined;
+}
+
 async function withLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(dataDir, { recursive: true });
   const lockPath = join(dataDir, LOCK_FILE);
@@ -109,6 +123,11 @@ export interface EnsureLedgerInput {
   logger?: Logger;
   /** Passed through to LedgerClient.connect. */
   client?: Pick<LedgerConnectOptions, 'requestTimeoutMs' | 'receiptTimeoutMs'>;
+  /**
+   * Shared registry of deployed versions (JetStream KV), consulted BEFORE ledger.json and
+   * before deploying, so a process with an empty data dir reuses the same contract.
+   */
+  registry?: LedgerRegistry;
 }
 
 export interface EnsureLedgerResult {
@@ -155,28 +174,46 @@ export async function ensureLedger(input: EnsureLedgerInput): Promise<EnsureLedg
     if (!(await hasCode(rpcUrl, input.address))) {
       throw new LedgerConfigError(`LEDGER_ADDRESS ${input.address} has no code on chain ${chainId} (${rpcUrl})`);
     }
-    const saved = await loadLedgerAddress(dataDir, chainId);
-    const deployment: LedgerDeployment =
-      saved?.address.toLowerCase() === input.address.toLowerCase() ? saved : { address: input.address, chainId, deployTx: '' };
+    const same = (d: LedgerDeployment | undefined) => (d?.address.toLowerCase() === input.address!.toLowerCase() ? d : undefined);
+    const known = same(await loadLedgerAddress(dataDir, chainId)) ?? (input.registry ? (await input.registry.versions(chainId)).find((d) => same(d)) : undefined);
+    const deployment: LedgerDeployment = known ?? { address: input.address, chainId, deployTx: '' };
+    // A pinned address is still listed in the registry, so read-only auditors find it.
+    await input.registry?.append(deployment);
     return { ledger: await connect(deployment), deployment, deployed: false };
   }
 
   const { sourceSha256 } = await loadLedgerArtifact();
+  const registry = input.registry;
   return withLock(dataDir, async () => {
-    const saved = await loadLedgerAddress(dataDir, chainId);
+    const registered = registry ? await liveVersionOf(await registry.versions(chainId), sourceSha256, rpcUrl) : undefined;
+    const saved = registered ?? (await loadLedgerAddress(dataDir, chainId));
     if (saved) {
       const live = await hasCode(rpcUrl, saved.address);
       const sameSource = !saved.sourceSha256 || saved.sourceSha256 === sourceSha256;
-      if (live && sameSource) return { ledger: await connect(saved), deployment: saved, deployed: false };
+      if (live && sameSource) {
+        // Seed the registry from a ledger.json written before it existed, and the file from the registry.
+        if (registry && !registered) await registry.append(saved);
+        if (registered) await persistLedgerAddress(dataDir, saved);
+        return { ledger: await connect(saved), deployment: saved, deployed: false };
+      }
       logger?.warn(
         { address: saved.address, chainId, live, sameSource },
         live ? 'AlertLedger source changed; deploying a new ledger (the old one keeps its records)' : 'saved AlertLedger has no code on this chain; re-deploying',
       );
     }
     const d = await deployLedger({ rpcUrl, privateKey });
-    const deployment: LedgerDeployment = { address: d.address, chainId: d.chainId, deployTx: d.txHash, deployBlock: d.blockNumber, sourceSha256 };
+    let deployment: LedgerDeployment = { address: d.address, chainId: d.chainId, deployTx: d.txHash, deployBlock: d.blockNumber, sourceSha256 };
+    if (registry) {
+      // Another worker (other data dir, so not behind our file lock) may have deployed meanwhile:
+      // the registry's newest entry wins, ours stays listed (it holds no records).
+      const winner = await liveVersionOf(await registry.append(deployment), sourceSha256, rpcUrl);
+      if (winner && winner.address.toLowerCase() !== deployment.address.toLowerCase()) {
+        logger?.warn({ ours: deployment.address, winner: winner.address }, 'another process deployed AlertLedger at the same time; using its contract');
+        deployment = winner;
+      }
+    }
     await persistLedgerAddress(dataDir, deployment);
     logger?.info({ address: d.address, chainId: d.chainId, tx: d.txHash }, 'AlertLedger deployed');
-    return { ledger: await connect(deployment), deployment, deployed: true };
+    return { ledger: await connect(deployment), deployment, deployed: deployment.address === d.address };
   });
 }

@@ -13,7 +13,7 @@ import type { AckChannel, Severity } from '../../lib/alerts/types.ts';
 /** On-chain severity codes (AlertLedger.sol: 1 = warning, 2 = critical). 0 is never written. */
 export const SEVERITY_CODE = { warning: 1, critical: 2 } as const satisfies Record<Severity, number>;
 /** On-chain channel codes (AlertLedger.sol: 1 = slack, 2 = api, 3 = console). 0 = not acknowledged. */
-export const CHANNEL_CODE = { slack: 1, api: 2, console: 3 } as const satisfies Record<AckChannel, number>;
+export const CHANNEL_CODE = { slack: 1, api: 2, console: 3, email: 4, ntfy: 5, webhook: 6 } as const satisfies Record<AckChannel, number>;
 
 export class LedgerInputError extends Error {
   override name = 'LedgerInputError';

@@ -10,6 +10,7 @@
 import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/web-api';
 import type { AlertState, ChainReceipt } from '../../lib/alerts/types.ts';
 import { SNOOZE_DURATIONS, buildActionId } from './action-ids.ts';
+import { triageText } from './triage-text.ts';
 
 export const MAX_BLOCKS = 50;
 export const MAX_SECTION_TEXT = 3000;
@@ -38,6 +39,7 @@ const STATUS_EMOJI = {
   firing: ':red_circle:',
   acknowledged: ':eyes:',
   snoozed: ':zzz:',
+  silenced: ':mute:',
   recovered: ':large_green_circle:',
   resolved: ':white_check_mark:',
 } as const;
@@ -176,6 +178,10 @@ export function alertMessage(state: AlertState, opts: AlertMessageOptions = {}):
     const reasons = h.reasons.length ? `\n${h.reasons.map((r) => `• ${escapeMrkdwn(r)}`).join('\n')}` : '';
     blocks.push(mrkdwnSection(`*Health* ${HEALTH_EMOJI[h.class]} ${h.class} (score ${formatValue(h.score)})${reasons}`));
   }
+
+  // Evidence on every page (issue 10): triage card and the incident's rule firings.
+  const triage = triageText(a.triage, state.firings);
+  if (triage) blocks.push(mrkdwnSection(triage));
 
   const lifecycle: string[] = [];
   if (state.ack) {

@@ -428,6 +428,12 @@ export interface CreateSlackClientOptions {
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
   logger?: Logger;
+  /**
+   * Hand 429s to the caller instead of waiting inside the client (default false). The notifier's
+   * delivery queue sets it: it waits exactly Retry-After and keeps the page's place in line, while the
+   * client would add its own backoff on top and pause every call.
+   */
+  rejectRateLimitedCalls?: boolean;
 }
 
 const PINO_TO_SLACK: Record<string, LogLevel> = {
@@ -469,7 +475,7 @@ export function createSlackClient(opts: CreateSlackClientOptions): WebClient {
   return new WebClient(opts.token, {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
     timeout: opts.timeoutMs,
-    rejectRateLimitedCalls: false,
+    rejectRateLimitedCalls: opts.rejectRateLimitedCalls ?? false,
     retryConfig: {
       retries: opts.maxRetries,
       factor: 2,

@@ -19,7 +19,7 @@ export const alertRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
         summary: 'Alerts, newest first (filter by status or device)',
         tags: ['alerts'],
         querystring: z.object({
-          status: z.enum(['firing', 'acknowledged', 'snoozed', 'recovered', 'resolved']).optional(),
+          status: z.enum(['firing', 'acknowledged', 'snoozed', 'silenced', 'recovered', 'resolved']).optional(),
           device: z.string().optional(),
           limit: z.coerce.number().int().min(1).max(1_000).default(100),
         }),
@@ -75,7 +75,15 @@ export const alertRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
   );
   r.get(
     '/v1/alerts/:id/audit',
-    { preHandler: read, schema: { summary: 'On-chain record of an alert with tx hashes and blocks', tags: ['alerts'], params: idParams } },
+    {
+      preHandler: read,
+      schema: {
+        summary: 'Verifies the on-chain record against the workflow state: {verified, mismatches, tx, block, confirmations, ledgerHead}',
+        description: 'Needs only the RPC URL and the ledger addresses (no key). A mismatch also raises the `pipeline`/`ledger-audit-mismatch` operational alert.',
+        tags: ['alerts'],
+        params: idParams,
+      },
+    },
     async (req, reply) => {
       const audit = await ctx.services.alerts.audit(req.params.id);
       if (audit === null) return reply.code(404).send({ error: 'not_found', message: `no ledger record for ${req.params.id}` });

@@ -186,12 +186,22 @@ step "helm template (minimal: no KEDA, no Prometheus Operator, no ingress)"
   --set collectWorker.autoscaling.enabled=false --set serviceMonitor.enabled=false \
   --set prometheusRule.enabled=false --set config.WORKER_METRICS_PORT=0 >"$OUT/minimal.yaml"
 
+step "helm template (ledger witness on: its Deployment, Service, PVC and own Secret)"
+"$HELM" template tw "$CHART" --namespace ledger --kube-version "$KUBE_VERSION" \
+  --set existingSecret=tw-secrets --set config.CHAIN_RPC_URL=http://chain:8545 \
+  --set ledgerWitness.enabled=true --set ledgerWitness.existingSecret=tw-witness-key \
+  --set-string 'ledgerWitness.logKeys=ledger.example+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW' >"$OUT/witness.yaml"
+
 step "chart guards refuse unsafe values"
 if "$HELM" template ts "$CHART" --kube-version "$KUBE_VERSION" --set config.CHAIN_RPC_URL=http://chain:8545 >/dev/null 2>&1; then
   die "chart rendered without existingSecret"
 fi
 if "$HELM" template ts "$CHART" --kube-version "$KUBE_VERSION" --set existingSecret=s >/dev/null 2>&1; then
   die "chart rendered without config.CHAIN_RPC_URL"
+fi
+if "$HELM" template ts "$CHART" --kube-version "$KUBE_VERSION" --set existingSecret=s --set config.CHAIN_RPC_URL=http://chain:8545 \
+  --set ledgerWitness.enabled=true --set-string ledgerWitness.logKeys=k >/dev/null 2>&1; then
+  die "chart rendered the ledger witness without its own Secret"
 fi
 
 step "kubeconform self-check (a typo must be rejected)"
@@ -200,7 +210,7 @@ if kubeconform "$OUT/typo.yaml" >/dev/null 2>&1; then die "kubeconform accepted 
 rm -f "$OUT/typo.yaml"
 
 step "kubeconform"
-kubeconform "$OUT/rendered.yaml" "$OUT/minimal.yaml"
+kubeconform "$OUT/rendered.yaml" "$OUT/minimal.yaml" "$OUT/witness.yaml"
 
 # ---- chart copies ---------------------------------------------------------------
 step "chart files/ match their sources"
@@ -226,7 +236,7 @@ step "grafana JSON parses"
 "$PY" - "$OUT" "$ROOT/infra/prometheus/rules.yml" <<'PYEOF'
 import json, sys, yaml
 out, rules = sys.argv[1], sys.argv[2]
-for name in ('rendered', 'minimal'):
+for name in ('rendered', 'minimal', 'witness'):
     docs = [d for d in yaml.safe_load_all(open(f'{out}/{name}.yaml')) if d]
     json.dump(docs, open(f'{out}/{name}.json', 'w'))
 json.dump(yaml.safe_load(open(rules)), open(f'{out}/prometheus-rules.json', 'w'))

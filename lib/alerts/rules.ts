@@ -47,6 +47,8 @@ import type { Point } from '../point.ts';
 import type { AlertInput, HealthClass, Severity } from './types.ts';
 import { alertWorkflowId } from './ids.ts';
 import { formatDurationMs, tryParseDurationMs } from './rules-duration.ts';
+import { buildTriage } from './triage.ts';
+import type { DecidedBy, HealthEvidence } from '../health/evidence.ts';
 
 // ---------------------------------------------------------------- schema
 
@@ -90,6 +92,10 @@ const base = {
   severity: z.enum(['warning', 'critical']),
   scope: ScopeSchema,
   description: z.string().optional(),
+  /** Rule group (e.g. `thermal`): a device's firings of one group are one incident (lib/alerts/incident.ts). */
+  group: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, 'letters, digits, "_", "." and "-" (≤ 40 chars)').optional(),
+  /** `shadow`: evaluate and record, page nobody (compare a new rule or model on live data first). */
+  mode: z.enum(['page', 'shadow']).default('page'),
 };
 const heldFor = { for: durationString(0).default('0s'), maxGap: durationString(1).default('5m') };
 
@@ -264,6 +270,10 @@ export interface HealthInfo {
   class: HealthClass;
   score: number;
   reasons: string[];
+  /** Health layers that decided (activities/health classify); present when not healthy. */
+  decidedBy?: DecidedBy[];
+  /** Driver signals, catalog, holds, deviations behind the class (the triage card's input). */
+  evidence?: HealthEvidence;
 }
 export interface RuleBatchItem {
   point: Point;
@@ -484,7 +494,11 @@ function makeAlert(
   };
   if (tags?.model !== undefined) alert.model = tags.model;
   if (tags?.host !== undefined) alert.host = tags.host;
-  if (check.health) alert.health = check.health;
+  if (check.health) alert.health = { class: check.health.class, score: check.health.score, reasons: check.health.reasons };
+  if (rule.group !== undefined) alert.group = rule.group;
+  if (rule.mode === 'shadow') alert.mode = 'shadow';
+  // The card is for the page: built on a firing only (a recovery needs no triage).
+  if (prefix === '') alert.triage = buildTriage({ rule: { name: rule.name, kind: rule.kind }, health: check.health });
   return alert;
 }
 
@@ -521,7 +535,10 @@ const EMPTY_TAGS: Record<string, string> = Object.freeze({}) as Record<string, s
 
 /** Values and text of a transition at this point (the rate is the one its check just computed). */
 function describe(rule: Exclude<AlertRule, AbsenceRule>, item: RuleBatchItem): Pick<Check, 'values' | 'summary' | 'health'> {
-  return rule.kind === 'threshold' ? describeThreshold(rule, item) : rule.kind === 'rate' ? describeRate(rule, item, lastRate) : describeHealth(item);
+  if (rule.kind === 'health') return describeHealth(item);
+  const d = rule.kind === 'threshold' ? describeThreshold(rule, item) : describeRate(rule, item, lastRate);
+  // The deciding point's health verdict rides along for the triage card.
+  return item.health ? { ...d, health: item.health } : d;
 }
 
 /**

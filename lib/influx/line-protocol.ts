@@ -19,9 +19,10 @@ const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, 
  * device. Points decoded from one batch share their device's tag object, so
  * the sort and escaping run once per device per batch instead of once per point.
  */
-const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, string>>>();
+const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, { key: string; bytes: number }>>>();
 
-export function seriesKey(measurement: string, device: string, tagsIn: Record<string, string>): string {
+/** The series key and its UTF-8 length (tags may be any text; the batcher needs exact sizes). */
+function seriesEntry(measurement: string, device: string, tagsIn: Record<string, string>): { key: string; bytes: number } {
   let byTags = prefixCache.get(measurement);
   if (!byTags) prefixCache.set(measurement, (byTags = new WeakMap()));
   let byDevice = byTags.get(tagsIn);
@@ -33,25 +34,36 @@ export function seriesKey(measurement: string, device: string, tagsIn: Record<st
   let prefix = measurement;
   for (const [k, v] of tags) prefix += `,${escTag(k)}=${escTag(v)}`;
   if (!byDevice) byTags.set(tagsIn, (byDevice = new Map()));
-  byDevice.set(device, prefix);
-  return prefix;
+  const e = { key: prefix, bytes: Buffer.byteLength(prefix, 'utf8') };
+  byDevice.set(device, e);
+  return e;
 }
 
-/** `key=` per field name, escaped once (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
-const fieldKeyCache = new Map<string, string>();
+export function seriesKey(measurement: string, device: string, tagsIn: Record<string, string>): string {
+  return seriesEntry(measurement, device, tagsIn).key;
+}
+
+/** `key=` per field name, escaped once, with its UTF-8 length (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
+const fieldKeyCache = new Map<string, { text: string; bytes: number }>();
 const FIELD_KEY_CACHE_MAX = 10_000;
-function fieldKey(k: string): string {
+function fieldKey(k: string): { text: string; bytes: number } {
   let e = fieldKeyCache.get(k);
   if (e === undefined) {
-    e = `${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`;
+    const text = `${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`;
+    e = { text, bytes: Buffer.byteLength(text, 'utf8') };
     if (fieldKeyCache.size < FIELD_KEY_CACHE_MAX) fieldKeyCache.set(k, e);
   }
   return e;
 }
 
-/** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
-export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {
+/**
+ * The point's line and its UTF-8 length, counted from cached lengths (numbers
+ * and timestamps are ASCII): measuring the finished line would flatten it
+ * once more. `bytes` is 0 when there is no line.
+ */
+export function sizedLine(p: Point, measurement = MEASUREMENT): { line: string | undefined; bytes: number } {
   let fields = '';
+  let bytes = 0;
   const f = p.fields;
   for (const k in f) {
     const v = f[k]!;
@@ -60,10 +72,22 @@ export function toLine(p: Point, measurement = MEASUREMENT): string | undefined 
     // so integral values need no ".0" and never conflict with a later 41.5. String(1e21) is "1e+21",
     // which InfluxDB's float parser reads too.
     const text = String(v);
-    fields = fields === '' ? fieldKey(k) + text : `${fields},${fieldKey(k)}${text}`;
+    const key = fieldKey(k);
+    if (fields === '') fields = key.text + text;
+    else {
+      fields = `${fields},${key.text}${text}`;
+      bytes++;
+    }
+    bytes += key.bytes + text.length;
   }
-  if (!fields) return undefined; // a point with no fields is not storable
-  return `${seriesKey(measurement, p.device, p.tags)} ${fields} ${p.ts}`;
+  if (!fields) return { line: undefined, bytes: 0 }; // a point with no fields is not storable
+  const series = seriesEntry(measurement, p.device, p.tags);
+  return { line: `${series.key} ${fields} ${p.ts}`, bytes: series.bytes + 1 + bytes + 1 + p.ts.length };
+}
+
+/** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
+export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {
+  return sizedLine(p, measurement).line;
 }
 
 const FIELD_KEY_SAFE = /^[A-Za-z0-9_.]+$/;

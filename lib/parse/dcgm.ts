@@ -234,5 +234,6 @@ export class DcgmFormat {
     if (prev !== undefined && prev > prio) return;
     g.priorities[field] = prio;
     g.fields[field] = value;
+    if (target?.also !== undefined) g.fields[target.also] = value;
   }
 }

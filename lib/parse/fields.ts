@@ -75,9 +75,12 @@ export interface FieldTarget {
   field: string;
   dim: Dim;
   priority: number;
+  /** A second field that always gets this column's value (volatile ECC totals also feed `ecc_*_volatile`). */
+  also?: string;
 }
 
-const t = (field: string, dim: Dim, priority = 0): FieldTarget => ({ field, dim, priority });
+const t = (field: string, dim: Dim, priority = 0, also?: string): FieldTarget =>
+  also === undefined ? { field, dim, priority } : { field, dim, priority, also };
 
 /** nvidia-smi `--query-gpu` names (lower-cased) and canonical names → canonical fields. */
 export const NVSMI_FIELDS: Record<string, FieldTarget> = {
@@ -112,12 +115,82 @@ export const NVSMI_FIELDS: Record<string, FieldTarget> = {
   'clocks.max.mem': t('mem_clock_max_mhz', 'clock'),
   'clocks.max.memory': t('mem_clock_max_mhz', 'clock'),
   'fan.speed': t('fan_pct', 'pct'),
-  // Aggregate (lifetime) counts are the canonical ECC fields; volatile totals fill in when aggregate is absent.
+  // Aggregate (lifetime) counts are the canonical ECC fields; volatile totals fill in when aggregate is absent
+  // and are also kept apart: a volatile count resets with the GPU, so "still non-zero" means "not reset yet".
   'ecc.errors.corrected.aggregate.total': t('ecc_sbe', 'none', 2),
-  'ecc.errors.corrected.volatile.total': t('ecc_sbe', 'none', 1),
+  'ecc.errors.corrected.volatile.total': t('ecc_sbe', 'none', 1, 'ecc_sbe_volatile'),
   'ecc.errors.uncorrected.aggregate.total': t('ecc_dbe', 'none', 2),
-  'ecc.errors.uncorrected.volatile.total': t('ecc_dbe', 'none', 1),
+  'ecc.errors.uncorrected.volatile.total': t('ecc_dbe', 'none', 1, 'ecc_dbe_volatile'),
+  // Driver fault signals (A100+ memory error management; Pascal/Volta page retirement).
+  'remapped_rows.correctable': t('remapped_rows_correctable', 'none'),
+  'remapped_rows.uncorrectable': t('remapped_rows_uncorrectable', 'none'),
+  'remapped_rows.pending': t('remapped_rows_pending', 'none'),
+  'remapped_rows.failure': t('remapped_rows_failure', 'none'),
+  'retired_pages.single_bit_ecc.count': t('retired_pages_sbe', 'none'),
+  'retired_pages.double_bit.count': t('retired_pages_dbe', 'none'),
+  'retired_pages.pending': t('retired_pages_pending', 'none'),
+  // Margin to the slowdown threshold (nvidia-smi: "TLIMIT"), °C; 0 or below = slowing down.
+  'temperature.gpu.tlimit': t('temp_headroom_c', 'temp'),
+  // Cumulative clocks-event time per reason (µs since driver load).
+  'clocks_event_reasons_counters.sw_power_cap': t('clocks_event_sw_power_cap_us', 'time'),
+  'clocks_event_reasons_counters.sync_boost': t('clocks_event_sync_boost_us', 'time'),
+  'clocks_event_reasons_counters.sw_thermal_slowdown': t('clocks_event_sw_thermal_us', 'time'),
+  'clocks_event_reasons_counters.hw_thermal_slowdown': t('clocks_event_hw_thermal_us', 'time'),
+  'clocks_event_reasons_counters.hw_power_brake_slowdown': t('clocks_event_hw_power_brake_us', 'time'),
+  'power.default_limit': t('power_default_limit_w', 'power'),
+  'power.min_limit': t('power_min_limit_w', 'power'),
+  'power.max_limit': t('power_max_limit_w', 'power'),
 };
+
+/**
+ * Text columns whose values are an enumeration: stored as documented integer
+ * codes (Point.fields is numeric). Codes follow NVML's enums where one exists
+ * (nvmlDeviceGpuRecoveryAction_t, nvmlGpuFabricState_t) so CSV and DCGM agree.
+ * Keys are the lower-cased cell; `other` codes any other non-placeholder text.
+ */
+export interface EnumTarget {
+  field: string;
+  codes: Readonly<Record<string, number>>;
+  other?: number;
+}
+
+/** `gpu_recovery_action` codes = NVML_GPU_RECOVERY_ACTION_* (DCGM_FI_DEV_GET_GPU_RECOVERY_ACTION reports the same numbers). */
+export const RECOVERY_ACTION_CODES = { none: 0, reset: 1, reboot: 2, 'drain p2p': 3, 'drain and reset': 4 } as const;
+/** `fabric.state` codes = NVML_GPU_FABRIC_STATE_*. */
+export const FABRIC_STATE_CODES = { 'not supported': 0, 'not started': 1, 'in progress': 2, completed: 3 } as const;
+
+export const NVSMI_ENUMS: Record<string, EnumTarget> = {
+  gpu_recovery_action: { field: 'gpu_recovery_action', codes: RECOVERY_ACTION_CODES },
+  'fabric.state': { field: 'fabric_state', codes: FABRIC_STATE_CODES },
+  // `Success`, else the NVML error nvidia-smi prints: 1 = fabric registration failed.
+  'fabric.status': { field: 'fabric_status', codes: { success: 0 }, other: 1 },
+};
+
+/** Bound of a column's memo of enum verdicts (a column repeats a handful of spellings). */
+const ENUM_MEMO_MAX = 64;
+
+/**
+ * An enumeration cell → its code, absent, or a reason. Hot path: `memo`
+ * (one per column, owned by the caller) maps exact cell text to the verdict
+ * of parseEnumCellRules, so a repeated spelling costs one lookup.
+ */
+export function parseEnumCell(cell: string, e: EnumTarget, memo?: Map<string, CellValue>): CellValue {
+  if (memo === undefined) return parseEnumCellRules(cell, e);
+  const hit = memo.get(cell);
+  if (hit !== undefined || memo.has(cell)) return hit;
+  const v = parseEnumCellRules(cell, e);
+  if (memo.size < ENUM_MEMO_MAX) memo.set(cell, v);
+  return v;
+}
+
+/** The general rules of parseEnumCell (case-insensitive words, placeholders absent). */
+export function parseEnumCellRules(cell: string, e: EnumTarget): CellValue {
+  if (isAbsent(cell)) return ABSENT;
+  const code = e.codes[cell.toLowerCase()];
+  if (code !== undefined) return code;
+  if (e.other !== undefined) return e.other;
+  return `not one of ${Object.keys(e.codes).join(' / ')}: "${cell}"`;
+}
 
 /** DCGM field names (as exported by dcgm-exporter, lower-cased). */
 export const DCGM_FIELDS: Record<string, FieldTarget> = {
@@ -142,9 +215,31 @@ export const DCGM_FIELDS: Record<string, FieldTarget> = {
   dcgm_fi_dev_fb_reserved: t('mem_reserved_mib', 'mem'),
   dcgm_fi_dev_xid_errors: t('xid', 'none'),
   dcgm_fi_dev_ecc_sbe_agg_total: t('ecc_sbe', 'none', 2),
-  dcgm_fi_dev_ecc_sbe_vol_total: t('ecc_sbe', 'none', 1),
+  dcgm_fi_dev_ecc_sbe_vol_total: t('ecc_sbe', 'none', 1, 'ecc_sbe_volatile'),
   dcgm_fi_dev_ecc_dbe_agg_total: t('ecc_dbe', 'none', 2),
-  dcgm_fi_dev_ecc_dbe_vol_total: t('ecc_dbe', 'none', 1),
+  dcgm_fi_dev_ecc_dbe_vol_total: t('ecc_dbe', 'none', 1, 'ecc_dbe_volatile'),
+  dcgm_fi_dev_correctable_remapped_rows: t('remapped_rows_correctable', 'none'),
+  dcgm_fi_dev_uncorrectable_remapped_rows: t('remapped_rows_uncorrectable', 'none'),
+  dcgm_fi_dev_row_remap_pending: t('remapped_rows_pending', 'none'),
+  dcgm_fi_dev_row_remap_failure: t('remapped_rows_failure', 'none'),
+  dcgm_fi_dev_retired_sbe: t('retired_pages_sbe', 'none'),
+  dcgm_fi_dev_retired_dbe: t('retired_pages_dbe', 'none'),
+  dcgm_fi_dev_retired_pending: t('retired_pages_pending', 'none'),
+  dcgm_fi_dev_get_gpu_recovery_action: t('gpu_recovery_action', 'none'),
+  // Newer dcgm-exporter name for the same field (id 1523).
+  dcgm_fi_dev_gpu_recovery_action: t('gpu_recovery_action', 'none'),
+  // Thermal margin to the nearest slowdown threshold (field 153), as nvidia-smi's temperature.gpu.tlimit.
+  dcgm_fi_dev_gpu_temp_limit: t('temp_headroom_c', 'temp'),
+  dcgm_fi_dev_slowdown_temp: t('temp_slowdown_c', 'temp'),
+  dcgm_fi_dev_shutdown_temp: t('temp_shutdown_c', 'temp'),
+  dcgm_fi_dev_gpu_max_op_temp: t('temp_max_operating_c', 'temp'),
+  dcgm_fi_dev_power_mgmt_limit_min: t('power_min_limit_w', 'power'),
+  dcgm_fi_dev_power_mgmt_limit_max: t('power_max_limit_w', 'power'),
+  dcgm_fi_dev_power_mgmt_limit_def: t('power_default_limit_w', 'power'),
+  dcgm_fi_dev_nvlink_crc_flit_error_count_total: t('nvlink_crc_flit_errors', 'none'),
+  dcgm_fi_dev_nvlink_crc_data_error_count_total: t('nvlink_crc_data_errors', 'none'),
+  dcgm_fi_dev_nvlink_replay_error_count_total: t('nvlink_replay_errors', 'none'),
+  dcgm_fi_dev_nvlink_recovery_error_count_total: t('nvlink_recovery_errors', 'none'),
   dcgm_fi_dev_fan_speed: t('fan_pct', 'pct'),
   dcgm_fi_dev_pstate: t('pstate', 'none'),
   dcgm_fi_dev_pcie_replay_counter: t('pcie_replay', 'none'),
@@ -192,7 +287,7 @@ let canonicalNames: Set<string> | undefined;
 export function canonicalTarget(name: string): FieldTarget | undefined {
   canonicalNames ??= new Set([
     ...Object.keys(FIELD_DOCS),
-    ...[NVSMI_FIELDS, DCGM_FIELDS, DMON_FIELDS].flatMap((m) => Object.values(m).map((x) => x.field)),
+    ...[NVSMI_FIELDS, DCGM_FIELDS, DMON_FIELDS].flatMap((m) => Object.values(m).flatMap((x) => (x.also === undefined ? [x.field] : [x.field, x.also]))),
   ]);
   if (!canonicalNames.has(name)) return undefined;
   const dim: Dim = name.endsWith('_w')

@@ -17,7 +17,11 @@ import {
   DCGM_FIELDS,
   DCGM_MASK_NAMES,
   DMON_FIELDS,
+  NVSMI_ENUMS,
   NVSMI_FIELDS,
+  parseEnumCell,
+  type EnumTarget,
+  type CellValue,
   THROTTLE_BITS,
   THERMAL_MASK,
   POWER_MASK,
@@ -58,6 +62,7 @@ type Kind =
   | 'ci'
   | 'field'
   | 'mask'
+  | 'enum'
   | 'reason'
   | 'pstate'
   | 'auto'
@@ -79,6 +84,13 @@ interface Column {
   /** Value, reason columns: the field name written and its RowFields slot. */
   name?: string;
   slot?: number;
+  /** 'enum': the code table and this column's memo of verdicts per cell text. */
+  enumTarget?: EnumTarget;
+  enumMemo?: Map<string, CellValue>;
+  /** Second field fed by the same cell (FieldTarget.also). */
+  also?: string;
+  /** A copy of a column for its `also` field: its rejections are reported once, by the original. */
+  echo?: boolean;
 }
 
 /** Known text columns that carry no telemetry: dropped, listed in the summary. */
@@ -93,7 +105,6 @@ const TEXT_COLUMNS = new Set([
   'gom.pending',
   'display_mode',
   'addressing_mode',
-  'gpu_recovery_action',
   'pci.domain',
   'pci.bus',
   'pci.device',
@@ -245,9 +256,10 @@ export class TableEngine {
     this.idMemo = new Map();
     this.maskCol = this.cols.find((col) => col.kind === 'mask');
     this.reasonCols = this.cols.filter((col) => col.kind === 'reason');
-    this.valueCols = this.cols
-      .filter((col) => col.kind === 'field' || col.kind === 'auto' || col.kind === 'pstate')
-      .sort((a, b) => a.priority - b.priority || a.idx - b.idx);
+    const valueCols = this.cols.filter((col) => col.kind === 'field' || col.kind === 'auto' || col.kind === 'pstate' || col.kind === 'enum');
+    // A column with an `also` field is read twice, once per field (only the volatile ECC totals: no cost per other column).
+    for (const col of [...valueCols]) if (col.also !== undefined) valueCols.push({ ...col, field: col.also, priority: 0, also: undefined, echo: true });
+    this.valueCols = valueCols.sort((a, b) => a.priority - b.priority || a.idx - b.idx);
     this.fields = new RowFields();
     for (const col of this.valueCols) {
       col.name = col.kind === 'pstate' ? 'pstate' : col.field;
@@ -288,6 +300,8 @@ export class TableEngine {
     if (reason !== undefined && THROTTLE_BITS[reason] !== undefined) {
       return { ...col, kind: 'reason', field: `throttle_reason_${reason}`, bit: THROTTLE_BITS[reason] };
     }
+    const enumTarget = NVSMI_ENUMS[lower];
+    if (enumTarget !== undefined) return { ...col, kind: 'enum', field: enumTarget.field, enumTarget, enumMemo: new Map() };
     if (TEXT_COLUMNS.has(lower) || TEXT_PREFIXES.some((p) => lower.startsWith(p))) return { ...col, kind: 'text' };
     if (DCGM_MASK_NAMES.has(lower)) return { ...col, kind: 'mask' };
     const target = NVSMI_FIELDS[lower] ?? DCGM_FIELDS[lower] ?? canonicalTarget(lower);
@@ -311,7 +325,9 @@ export class TableEngine {
         div = ud.div;
       }
     }
-    return { ...col, kind: 'field', field: target.field, dim: target.dim, mul, div, priority: target.priority };
+    const out: Column = { ...col, kind: 'field', field: target.field, dim: target.dim, mul, div, priority: target.priority };
+    if (target.also !== undefined) out.also = target.also;
+    return out;
   }
 
   /** True when the cells are exactly the current header (nvidia-smi repeats it before every row in some loggers). */
@@ -393,6 +409,7 @@ export class TableEngine {
       let v;
       if (col.kind === 'field') v = parseNumericCell(cell, col.dim, col.mul, col.div);
       else if (col.kind === 'pstate') v = parsePstate(cell);
+      else if (col.kind === 'enum') v = parseEnumCell(cell, col.enumTarget!, col.enumMemo);
       else {
         if (col.auto === 'unknown') {
           const k = classifyCell(cell);
@@ -405,7 +422,7 @@ export class TableEngine {
       }
       if (v === undefined) continue;
       if (typeof v === 'string') {
-        c.reject(line, col.header, v, false);
+        if (col.echo !== true) c.reject(line, col.header, v, false);
         continue;
       }
       if (fields.isUnset(col.slot!)) count++;

@@ -30,7 +30,7 @@
  * upgraded, and hand-written test messages.
  */
 import type { Point } from '../point.ts';
-import { seriesKey, toLine, MEASUREMENT } from '../influx/line-protocol.ts';
+import { seriesKey, sizedLine, MEASUREMENT } from '../influx/line-protocol.ts';
 
 export const BATCH_VERSION = 2;
 export const BATCH_VERSION_V1 = 1;
@@ -68,11 +68,7 @@ const MAX_NS_AT_MAX_SECONDS = 854_775_807;
 /** `[id,{tags}]`: a device's entry in the header. */
 export const deviceEntryJson = (device: string, tags: Record<string, string>): string => `[${JSON.stringify(device)},${JSON.stringify(tags)}]`;
 
-/** ns decimal string → [seconds, ns within the second]. Digits only (validated at the edge). */
-function splitTs(ts: string): [number, number] {
-  return ts.length <= 9 ? [0, Number(ts)] : [Number(ts.slice(0, -9)), Number(ts.slice(-9))];
-}
-/** Inverse of splitTs, canonical (no leading zeros). */
+/** A ns timestamp from seconds and ns within the second, canonical (no leading zeros). */
 function joinTs(sec: number, ns: number): string {
   return sec === 0 ? String(ns) : String(sec) + String(1e9 + ns).slice(1);
 }
@@ -86,9 +82,7 @@ export interface PreEncoded {
 
 /** One point's line and its size, as encodeBatch writes them (the batcher calls this once per point). */
 export function lineOf(p: Point): { line: string | undefined; bytes: number } {
-  const q = canonicalTs(p.ts) ? p : { ...p, ts: BigInt(p.ts).toString() };
-  const line = toLine(q, MEASUREMENT);
-  return { line, bytes: line === undefined ? 0 : Buffer.byteLength(line, 'utf8') };
+  return sizedLine(canonicalTs(p.ts) ? p : { ...p, ts: BigInt(p.ts).toString() }, MEASUREMENT);
 }
 
 /** What adding one point to a BatchLayout costs, computed by probe() and applied by commit(). */
@@ -251,7 +245,13 @@ export function encodeBatch(origin: string, points: readonly Point[], pre?: PreE
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let i = 0; i < n; i++) {
     const p = points[i]!;
-    const [sec, ns] = splitTs(canonicalTs(p.ts) ? p.ts : BigInt(p.ts).toString());
+    // Seconds and ns within the second, digit by digit (no substrings on this per-point path).
+    const ts = p.ts;
+    const cut = ts.length - 9;
+    let sec = 0;
+    for (let c = 0; c < cut; c++) sec = sec * 10 + (ts.charCodeAt(c) - 48);
+    let ns = 0;
+    for (let c = cut > 0 ? cut : 0; c < ts.length; c++) ns = ns * 10 + (ts.charCodeAt(c) - 48);
     dv.setUint32(off, layout.devIdx.get(p.device)!, true);
     dv.setFloat64(off + 4, sec, true);
     dv.setUint32(off + 12, ns, true);

@@ -17,6 +17,13 @@ import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { GETH_CACHE_BIN, GETH_DEV_CHAIN_ID, findGeth, startGethDev, type GethDevNode } from '../../../infra/stack/geth.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { freePort, percentile, tempDir } from './ledger-harness.ts';
+import { LedgerReader } from '../../../activities/ledger/ledger-reader.ts';
+import { LedgerLog } from '../../../activities/ledger/ledger-log.ts';
+import { ReceiptIssuer } from '../../../activities/ledger/receipt-issuer.ts';
+import { auditAlert } from '../../../activities/ledger/ledger-audit.ts';
+import { verifyReceiptOffline, verifyReceiptOnline, type LedgerReceipt } from '../../../lib/ledger/receipt.ts';
+import { ledgerKey } from '../../../lib/alerts/ids.ts';
+import type { AlertState } from '../../../lib/alerts/types.ts';
 
 const logger = createLogger('silent');
 let node: GethDevNode | undefined;
@@ -124,4 +131,37 @@ test('50 sequential acks on geth: send → 1 confirmation', async () => {
   }
   console.log(`geth ack latency over ${n}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms`);
   assert.ok(percentile(ms, 99) < 5_000);
+});
+
+test('geth: receipts (header of its fork, receipt trie) verify offline and online; the keyless audit verifies a real ack', async () => {
+  const deployment = { address, chainId: client.chainId, deployTx: '', deployBlock: 0 };
+  const reader = await LedgerReader.connect({ rpcUrl: node!.rpcUrl, deployments: [deployment] });
+  try {
+    const issuer = new ReceiptIssuer({ reader, log: new LedgerLog(reader, deployment), wallet: new Wallet(node!.privateKey), contract: address });
+    const issued: LedgerReceipt[] = [];
+    const acts = createLedgerActivities({ ledger: client, logger, receipts: { issue: async (i) => (issued.push(await issuer.issue(i)), issued.at(-1)!) } });
+    const firedAt = '2024-01-31T12:00:00.000Z';
+    const state: AlertState = {
+      alert: { alertId: 'alert-GPU-geth-r-temp', device: 'GPU-geth-r', rule: 'temp', severity: 'warning', summary: 's', values: {}, firedAt },
+      status: 'acknowledged',
+      level: 0,
+      repeats: 0,
+      history: [],
+      ack: { by: 'U0GETH', via: 'console', at: '2024-01-31T12:01:00.000Z' },
+    };
+    const key = ledgerKey(state.alert);
+    state.raisedReceipt = (await acts.recordAlertOnChain({ alertId: key, device: 'GPU-geth-r', severity: 'warning', raisedAtMs: Date.parse(firedAt) }))!;
+    state.ack!.receipt = (await acts.recordAckOnChain({ alertId: key, responder: 'U0GETH', via: 'console', ackedAtMs: Date.parse(state.ack!.at) }))!;
+    assert.equal(issued.length, 1);
+    const fromFile = JSON.parse(JSON.stringify(issued[0])) as LedgerReceipt;
+    await verifyReceiptOffline(fromFile);
+    assert.ok((await verifyReceiptOnline(fromFile, node!.rpcUrl)).confirmations >= 1);
+
+    const audit = (await auditAlert(reader, { alertId: state.alert.alertId, state }))!;
+    assert.equal(audit.verified, true, JSON.stringify(audit.mismatches));
+    const tampered = (await auditAlert(reader, { alertId: state.alert.alertId, state: { ...state, ack: { ...state.ack!, via: 'api' } } }))!;
+    assert.deepEqual(tampered.mismatches.map((m) => m.field), ['acknowledged.channel']);
+  } finally {
+    reader.close();
+  }
 });

@@ -50,7 +50,7 @@ describe('idempotency', () => {
     const first = await c.acknowledge(ack);
     assert.equal(first.alreadyRecorded, false);
     const again = await c.acknowledge(ack);
-    assert.deepEqual(again, { txHash: first.txHash, blockNumber: first.blockNumber, alreadyRecorded: true });
+    assert.deepEqual(again, { ...first, alreadyRecorded: true });
     // The first ack's timestamp stands even if a retry carries another time.
     const later = await c.acknowledge({ ...ack, ackedAtMs: T0 + 9_000 });
     assert.equal(later.txHash, first.txHash);
@@ -68,7 +68,7 @@ describe('idempotency', () => {
     const tx = await raw.getFunction('acknowledge')(ledgerAlertId('idem-lost-reply'), identityHash('alice'), BigInt(T0 + 1), 2);
     const mined = await tx.wait(1);
     const retry = await c.acknowledge({ alertId: 'idem-lost-reply', responder: 'alice', via: 'api', ackedAtMs: T0 + 1 });
-    assert.deepEqual(retry, { txHash: mined.hash, blockNumber: mined.blockNumber, alreadyRecorded: true });
+    assert.deepEqual(retry, { txHash: mined.hash, blockNumber: mined.blockNumber, alreadyRecorded: true, contract: env.address, chainId: c.chainId });
   });
 
   test('two concurrent identical acks (a duplicated activity) record once and agree on the tx', async () => {

@@ -135,7 +135,7 @@ describe('validate-deploy.sh', () => {
       // The entry point the container runs exists in the repository.
       assert.ok(existsSync(join(ROOT, c.command.at(-1))), `${d.metadata.name}: ${c.command.at(-1)} missing`);
     }
-    assert.deepEqual([...secretEnv].sort(), ['API_KEYS', 'CHAIN_PRIVATE_KEY', 'INFLUXDB_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+    assert.deepEqual([...secretEnv].sort(), ['API_KEYS', 'CHAIN_PRIVATE_KEY', 'INFLUXDB_TOKEN', 'LEDGER_CHECKPOINT_KEY', 'NOTIFY_ACK_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
   });
 
   test('pods are hardened, probed and drain within their grace period', () => {

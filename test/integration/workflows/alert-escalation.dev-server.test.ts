@@ -136,8 +136,8 @@ describe('alertEscalation on temporal server start-dev', () => {
         taskQueue: TASK_QUEUE,
         args: [{ alert: { ...testAlert('GPU-it-1'), alertId: id }, policy }],
       });
-      const post = await eventually('post', () => fakes.of(id, 'postAlertMessage')[0]);
-      const reply = await eventually('level-1 page', () => fakes.of(id, 'postEscalationReply')[0], 15_000);
+      const post = await eventually('post', () => fakes.of(id, 'notifyPost')[0]);
+      const reply = await eventually('level-1 page', () => fakes.of(id, 'notifyFollowUp')[0], 15_000);
       assert.equal(reply.input.level.index, 1);
       const lateness = reply.atMs - post.atMs - 4_000;
       console.log(`level-1 page at +${reply.atMs - post.atMs} ms (expected 4000)`);
@@ -147,7 +147,7 @@ describe('alertEscalation on temporal server start-dev', () => {
       assert.ok(ack.receipt?.txHash.startsWith('0x'));
       assert.equal(ack.state.status, 'acknowledged');
       await sleep(9_000); // level 2 would have been paged at +8 s
-      assert.equal(fakes.of(id, 'postEscalationReply').length, 1, 'no page after the ack');
+      assert.equal(fakes.of(id, 'notifyFollowUp').length, 1, 'no page after the ack');
       assert.equal(fakes.of(id, 'recordAckOnChain').length, 1);
 
       const listed = await eventually('visibility', async () => {
@@ -180,30 +180,30 @@ describe('alertEscalation on temporal server start-dev', () => {
         taskQueue: TASK_QUEUE,
         args: [{ alert: { ...testAlert('GPU-it-2'), alertId: id }, policy }],
       });
-      const post = await eventually('post', () => fakesA.of(id, 'postAlertMessage')[0]);
+      const post = await eventually('post', () => fakesA.of(id, 'notifyPost')[0]);
       await eventually('raise', () => fakesA.of(id, 'recordAlertOnChain')[0]);
       await sleep(1_000);
       await a.stop(); // mid-wait: the 4 s level-0 timer is pending on the server
       stoppedA = true;
-      assert.equal(fakesA.of(id, 'postEscalationReply').length, 0);
+      assert.equal(fakesA.of(id, 'notifyFollowUp').length, 0);
 
       const fakesB = createFakeAlertActivities();
       const b = await startWorker(fakesB.activities);
       try {
-        const first = await eventually('level-1 page from the new worker', () => fakesB.of(id, 'postEscalationReply')[0], 15_000);
-        const second = await eventually('level-2 page', () => fakesB.of(id, 'postEscalationReply')[1], 15_000);
+        const first = await eventually('level-1 page from the new worker', () => fakesB.of(id, 'notifyFollowUp')[0], 15_000);
+        const second = await eventually('level-2 page', () => fakesB.of(id, 'notifyFollowUp')[1], 15_000);
         console.log(`after restart: level-1 at +${first.atMs - post.atMs} ms, level-2 at +${second.atMs - post.atMs} ms (expected 4000, 8000)`);
         assert.ok(Math.abs(first.atMs - post.atMs - 4_000) <= TOLERANCE_MS);
         assert.ok(Math.abs(second.atMs - post.atMs - 8_000) <= TOLERANCE_MS);
-        assert.deepEqual(fakesB.of(id, 'postEscalationReply').map((c) => c.input.level.index), [1, 2]);
+        assert.deepEqual(fakesB.of(id, 'notifyFollowUp').map((c) => c.input.level.index), [1, 2]);
         await sleep(6_000); // past +12 s: repeat 0 → nothing more
         const handle = env.client.workflow.getHandle<typeof alertEscalation>(id);
         const s = await handle.query(stateQuery);
         assert.equal(s.level, 2);
         // Nothing happened twice: the post and the raise were not redone by the new worker.
-        assert.equal(fakesB.of(id, 'postAlertMessage').length, 0);
+        assert.equal(fakesB.of(id, 'notifyPost').length, 0);
         assert.equal(fakesB.of(id, 'recordAlertOnChain').length, 0);
-        assert.equal(fakesA.of(id, 'postEscalationReply').length + fakesB.of(id, 'postEscalationReply').length, 2);
+        assert.equal(fakesA.of(id, 'notifyFollowUp').length + fakesB.of(id, 'notifyFollowUp').length, 2);
         await handle.signal(resolveSignal, { by: 'x', reason: 'done' });
         await handle.result();
       } finally {

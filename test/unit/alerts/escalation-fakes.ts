@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { AlertActivities } from '../../../workflows/alert-activities.ts';
 import type { AlertInput, ChainReceipt } from '../../../lib/alerts/types.ts';
 import type { EscalationPolicy } from '../../../lib/alerts/policy.ts';
+import { resolveTargets } from '../../../lib/oncall/targets.ts';
 
 export interface FakeCall {
   name: keyof AlertActivities;
@@ -47,6 +48,22 @@ export function createFakeAlertActivities() {
     async postEscalationReply(input) {
       rec('postEscalationReply', input);
     },
+    // Notifier boundary: one call per channel and page; Slack-like refs so `state.slack` is filled as by the real adapter.
+    async notifyPost(input) {
+      rec('notifyPost', input);
+      const ts = `${1_700_000_000 + calls.length}.000100`;
+      const conversation = input.targets.find((t) => t.startsWith('C')) ?? 'C-DEFAULT';
+      if (input.channel !== 'slack') return { channel: input.channel, kind: 'webhook', id: ts };
+      return { channel: input.channel, kind: 'slack', id: ts, slack: { channel: conversation, ts } };
+    },
+    async notifyUpdate(input) {
+      rec('notifyUpdate', input);
+      return null;
+    },
+    async notifyFollowUp(input) {
+      rec('notifyFollowUp', input);
+      return null;
+    },
     async recordAlertOnChain(input) {
       rec('recordAlertOnChain', input);
       return ledger(`raise:${input.alertId}:${input.raisedAtMs}`);
@@ -54,6 +71,11 @@ export function createFakeAlertActivities() {
     async recordAckOnChain(input) {
       rec('recordAckOnChain', input);
       return ledger(`ack:${input.alertId}`);
+    },
+    // No schedules, no silences: fixed targets pass through (tests of lib/oncall register the real activity instead).
+    async preparePage(input) {
+      rec('preparePage', input);
+      return resolveTargets({ targets: input.targets ?? [] }, input.atMs, undefined);
     },
     async recordResolveOnChain(input) {
       rec('recordResolveOnChain', input);

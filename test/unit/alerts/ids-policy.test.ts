@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { alertWorkflowId } from '../../../lib/alerts/ids.ts';
-import { EscalationPolicyError, levelMentions, parseEscalationPolicies, policyForSeverity } from '../../../lib/alerts/policy.ts';
+import { EscalationPolicyError, parseEscalationPolicies, policyForSeverity } from '../../../lib/alerts/policy.ts';
+import { levelTargets } from '../../../lib/notify/targets.ts';
 import { formatDurationMs, parseDurationMs, tryParseDurationMs } from '../../../lib/alerts/rules-duration.ts';
 
 describe('alertWorkflowId', () => {
@@ -25,7 +26,11 @@ describe('escalation policy', () => {
     const p = parseEscalationPolicies(JSON.parse(readFileSync(new URL('../../../infra/config/escalation-policy.example.json', import.meta.url), 'utf8')));
     assert.equal(policyForSeverity(p, 'critical').levels[0]!.waitFor, '5m');
     assert.equal(policyForSeverity(p, 'warning').levels[0]!.waitFor, '10m');
-    assert.deepEqual(levelMentions(p.default.levels[2]!), ['<@U0LEAD001>', '<!subteam^S0GPUTEAM>']);
+    // Raw ids on channel `slack`: the Slack adapter, not lib/alerts, writes `<@U…>` / `<!subteam^S…>`.
+    assert.deepEqual(levelTargets(p.default.levels[2]!), [
+      { channel: 'slack', target: 'U0LEAD001' },
+      { channel: 'slack', target: 'S0GPUTEAM' },
+    ]);
   });
 
   test('a bare policy gets defaults; bad values are named', () => {

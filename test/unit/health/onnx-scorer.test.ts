@@ -45,12 +45,20 @@ describe('ONNX health scorer', () => {
   test('hard faults override the model', async () => {
     const pts = loadTrace({ n: 50, seed: 9 });
     pts[40]!.fields['xid'] = 79;
-    pts[45]!.fields['throttle_thermal'] = 1;
+    pts[10]!.fields['throttle_thermal'] = 1;
+    pts[12]!.fields['throttle_reasons'] = 0x40;
     const { results } = await scorer.score(pts, {});
     assert.equal(results[40]!.class, 'critical');
     assert.equal(results[40]!.reasons[0], 'xid_79_gpu_fallen_off_bus');
+    // Issue 10: XID 79 needs a reboot (catalog): the device stays critical after the XID row.
     assert.equal(results[45]!.class, 'critical');
-    assert.ok(results[45]!.reasons.includes('thermal_slowdown'));
+    assert.ok(results[45]!.reasons.includes('driver_xid_79'));
+    // Issue 10: a SW thermal slowdown is GPU Boost at its target (routine on consumer boards): degraded;
+    // HW thermal slowdown (0x40) is hardware protection: critical.
+    assert.equal(results[10]!.class, 'degraded');
+    assert.ok(results[10]!.reasons.includes('sw_thermal_slowdown'));
+    assert.equal(results[12]!.class, 'critical');
+    assert.ok(results[12]!.reasons.includes('hw_slowdown'));
   });
 
   test('deterministic: same input, same output, across scorers and batch splits', async () => {

@@ -38,6 +38,7 @@ describe('DCGM exporter Prometheus text', () => {
         throttle_power: 0,
         throttle_hw_slowdown: 1,
         ecc_dbe: 3,
+        ecc_dbe_volatile: 1, // the volatile total is kept apart too (issue 10)
       });
       assert.deepEqual(points[1]!.fields, { xid: 79 });
       assert.deepEqual(points[2]!.fields, { util_gpu_pct: 55 });

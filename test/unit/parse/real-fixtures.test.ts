@@ -22,15 +22,19 @@ describe('real captures copied under licence (test/fixtures/parse/real)', () => 
     assert.equal(p.fields.power_limit_w, 250);
     assert.equal(p.fields.pstate, 2);
     assert.equal(p.fields.throttle_reasons, 0);
-    assert.equal(p.fields.clocks_event_reasons_counters_sw_power_cap_us, 221_310_321);
+    assert.equal(p.fields.clocks_event_sw_power_cap_us, 221_310_321);
     assert.equal(p.fields.power_default_limit_w, 250);
     assert.equal(p.fields.display_attached, 1); // Yes
     assert.equal(p.fields.persistence_mode, 0); // Disabled
     assert.equal('mem_temperature_c' in p.fields, false); // N/A
     assert.equal('ecc_sbe' in p.fields, false); // [N/A]
-    assert.equal(summary.droppedTextColumns.length, 42);
+    // gpu_recovery_action, fabric.state and fabric.status are enumerations now (issue 10), not dropped text.
+    assert.equal(summary.droppedTextColumns.length, 39);
     assert.ok(summary.droppedTextColumns.includes('vbios_version'));
-    assert.ok(summary.droppedTextColumns.includes('gpu_recovery_action'));
+    assert.equal(summary.droppedTextColumns.includes('gpu_recovery_action'), false);
+    assert.equal(p.fields.gpu_recovery_action, 0); // None
+    assert.equal('fabric_state' in p.fields, false); // N/A
+    assert.equal('temp_headroom_c' in p.fields, false); // [N/A]
     for (const v of Object.values(p.fields)) assert.equal(typeof v, 'number');
   });
 

@@ -63,12 +63,12 @@ async function startAlert(
     taskQueue: TASK_QUEUE,
     args: [{ alert: { ...testAlert(`GPU-unit-${seq}`), alertId: id }, policy, ...extra }],
   });
-  await eventually('initial post', () => fakes.of(id, 'postAlertMessage').length === 1 && fakes.of(id, 'recordAlertOnChain').length === 1);
-  return { id, handle, t0: fakes.of(id, 'postAlertMessage')[0]!.atMs };
+  await eventually('initial post', () => fakes.of(id, 'notifyPost').length === 1 && fakes.of(id, 'recordAlertOnChain').length === 1);
+  return { id, handle, t0: fakes.of(id, 'notifyPost')[0]!.atMs };
 }
 
 const state = (h: Handle): Promise<AlertStateView> => h.query(stateQuery);
-const replies = (id: string) => fakes.of(id, 'postEscalationReply');
+const replies = (id: string) => fakes.of(id, 'notifyFollowUp');
 const offset = (c: FakeCall, t0: number) => c.atMs - t0;
 
 function assertNear(actualMs: number, expectedMs: number, what: string): void {
@@ -121,25 +121,27 @@ describe('alertEscalation (time-skipping)', () => {
     await env.sleep(2 * 60 * MIN);
     await settle(id);
 
-    const post = fakes.of(id, 'postAlertMessage')[0]!;
-    assert.equal(post.input.channel, 'C-ONCALL');
-    assert.deepEqual(post.input.mentions, ['<@U0ONCALL1>']);
+    const post = fakes.of(id, 'notifyPost')[0]!;
+    // Channel names and raw targets: the Slack adapter, not the workflow, turns them into `<@…>` mentions.
+    assert.equal(post.input.channel, 'slack');
+    assert.deepEqual(post.input.targets, ['C-ONCALL', 'U0ONCALL1']);
     assert.equal(post.input.state.level, 0);
 
     // 5m → L1, +10m → L2, +15m → repeat L0, +5m → L1, +10m → L2, then the policy is exhausted.
     const expected = [
-      { level: 1, at: 5, mentions: ['<@U0SECOND1>'] },
-      { level: 2, at: 15, mentions: ['<@U0LEAD001>', '<!subteam^S0GPUTEAM>'] },
-      { level: 0, at: 30, mentions: ['<@U0ONCALL1>'] },
-      { level: 1, at: 35, mentions: ['<@U0SECOND1>'] },
-      { level: 2, at: 45, mentions: ['<@U0LEAD001>', '<!subteam^S0GPUTEAM>'] },
+      { level: 1, at: 5, targets: ['U0SECOND1'] },
+      { level: 2, at: 15, targets: ['U0LEAD001', 'S0GPUTEAM'] },
+      { level: 0, at: 30, targets: ['C-ONCALL', 'U0ONCALL1'] },
+      { level: 1, at: 35, targets: ['U0SECOND1'] },
+      { level: 2, at: 45, targets: ['U0LEAD001', 'S0GPUTEAM'] },
     ];
     const got = replies(id);
     assert.equal(got.length, expected.length, `replies: ${got.map((r) => r.input.level.index).join(',')}`);
     got.forEach((r, i) => {
       assert.equal(r.input.level.index, expected[i]!.level);
-      assert.deepEqual(r.input.mentions, expected[i]!.mentions);
-      assert.equal(r.input.ref.channel, 'C-ONCALL', 'threaded under the first post');
+      assert.deepEqual(r.input.targets, expected[i]!.targets);
+      assert.equal(r.input.channel, 'slack');
+      assert.equal(r.input.ref.slack.channel, 'C-ONCALL', 'threaded under the first post');
       assert.equal(r.input.state.level, expected[i]!.level, 'reply carries the new level');
       assertNear(offset(r, t0), expected[i]!.at * MIN, `reply ${i}`);
     });
@@ -147,25 +149,25 @@ describe('alertEscalation (time-skipping)', () => {
     // Exact Slack sequence: post, update (raise receipt), then reply+update per page, final update when exhausted.
     const slackNames = fakes
       .of(id)
-      .filter((c) => c.name !== 'recordAlertOnChain')
-      .map((c) => (c.name === 'postEscalationReply' ? `reply:${c.input.level.index}` : c.name));
+      .filter((c) => c.name !== 'recordAlertOnChain' && c.name !== 'preparePage')
+      .map((c) => (c.name === 'notifyFollowUp' ? `reply:${c.input.level.index}` : c.name));
     assert.deepEqual(slackNames, [
-      'postAlertMessage',
-      'updateAlertMessage',
+      'notifyPost',
+      'notifyUpdate',
       'reply:1',
-      'updateAlertMessage',
+      'notifyUpdate',
       'reply:2',
-      'updateAlertMessage',
+      'notifyUpdate',
       'reply:0',
-      'updateAlertMessage',
+      'notifyUpdate',
       'reply:1',
-      'updateAlertMessage',
+      'notifyUpdate',
       'reply:2',
-      'updateAlertMessage',
-      'updateAlertMessage',
+      'notifyUpdate',
+      'notifyUpdate',
     ]);
     // Each update after a reply shows the new level.
-    const updates = fakes.of(id, 'updateAlertMessage');
+    const updates = fakes.of(id, 'notifyUpdate');
     assert.equal(updates.at(-2)!.input.state.level, 2);
     assert.equal(updates.at(-2)!.input.state.repeats, 1);
 
@@ -208,7 +210,7 @@ describe('alertEscalation (time-skipping)', () => {
       assert.equal(s.level, level);
       assert.equal(s.ack?.by, 'U0ONCALL1');
       // Slack was updated in place with the ack's tx hash.
-      const last = fakes.of(id, 'updateAlertMessage').at(-1)!;
+      const last = fakes.of(id, 'notifyUpdate').at(-1)!;
       assert.equal(last.input.state.status, 'acknowledged');
       assert.equal(last.input.state.ack.receipt.txHash, s.ack?.receipt?.txHash);
       assert.ok(s.ack?.receipt?.txHash);
@@ -264,7 +266,7 @@ describe('alertEscalation (time-skipping)', () => {
     assert.equal(resolves.length, 1);
     assert.equal(resolves[0]!.input.by, 'alice');
     assert.equal(final.resolved?.receipt?.txHash !== undefined, true);
-    const last = fakes.of(id, 'updateAlertMessage').at(-1)!;
+    const last = fakes.of(id, 'notifyUpdate').at(-1)!;
     assert.equal(last.input.state.status, 'resolved');
     assert.equal(last.input.state.resolved.receipt.txHash, final.resolved?.receipt?.txHash);
     assert.equal(replies(id).length, 1, 'only the 5m page happened');
@@ -351,11 +353,11 @@ describe('alertEscalation (time-skipping)', () => {
     const id = alertWorkflowId(alert.device, alert.rule);
     await signaller.fire(alert);
     await signaller.fire({ ...alert, values: { xid: 79 } });
-    await eventually('started', () => fakes.of(id, 'postAlertMessage').length === 1);
+    await eventually('started', () => fakes.of(id, 'notifyPost').length === 1);
     await env.sleep(1 * MIN);
     await signaller.fire(alert);
     await settle(id);
-    assert.equal(fakes.of(id, 'postAlertMessage').length, 1, 'one Slack post');
+    assert.equal(fakes.of(id, 'notifyPost').length, 1, 'one Slack post');
     assert.equal(fakes.of(id, 'recordAlertOnChain').length, 1, 'one chain record');
     const handle = env.client.workflow.getHandle<typeof alertEscalation>(id);
     const s = await handle.query(stateQuery);
@@ -371,7 +373,7 @@ describe('alertEscalation (time-skipping)', () => {
     await signaller.recovered(testAlert('GPU-never-seen', 'gpu-xid')); // no workflow: ignored
     await handle.signal(resolveSignal, { by: 'x', reason: 'y' });
     await handle.result();
-    assert.equal(fakes.of(id, 'postAlertMessage').length, 1);
+    assert.equal(fakes.of(id, 'notifyPost').length, 1);
   });
 
   test('duplicate ack signals record one ack on chain', async () => {
@@ -403,7 +405,7 @@ describe('alertEscalation (time-skipping)', () => {
     assert.equal(s.history[0]!.event.startsWith('raised'), true);
     await env.sleep(6 * MIN);
     await settle(id);
-    assert.equal(fakes.of(id, 'postAlertMessage').length, 1, 'no second post after continue-as-new');
+    assert.equal(fakes.of(id, 'notifyPost').length, 1, 'no second post after continue-as-new');
     assert.equal(fakes.of(id, 'recordAlertOnChain').length, 1);
     assert.equal(replies(id).length, 1);
     assertNear(offset(replies(id)[0]!, t0), 5 * MIN, 'page time kept across continue-as-new');

@@ -108,6 +108,10 @@ spec:
           value: {{ printf "%s/alert-rules.json" $root.Values.alerting.mountPath | quote }}
         - name: ESCALATION_POLICY_FILE
           value: {{ printf "%s/escalation-policy.json" $root.Values.alerting.mountPath | quote }}
+        {{- if $root.Values.alerting.oncallSchedules }}
+        - name: ONCALL_SCHEDULES_FILE
+          value: {{ printf "%s/oncall-schedules.json" $root.Values.alerting.mountPath | quote }}
+        {{- end }}
         {{- $secretName := include "telemetry-stack.secretName" $root }}
         {{- range $envName, $s := $root.Values.secretEnv }}
         {{- if has $.component $s.components }}
