@@ -23,7 +23,10 @@ export interface MeasuredRun {
 
 /** Starts the CLI with exactly `env` (no inherited variables); `done` resolves once it exited and its output is read. */
 export function startMeasuredCli(args: string[], env: Record<string, string>): { pid: number; done: Promise<MeasuredRun>; kill(): void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, join(REPO_ROOT, 'cli/main.ts'), ...args], {
+  // TELEMETRY_CPU_PROF_DIR (as for the services, cli/services.ts): a V8 CPU profile of the CLI at exit.
+  const profDir = env.TELEMETRY_CPU_PROF_DIR;
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'cli')}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--import', PRELOAD, join(REPO_ROOT, 'cli/main.ts'), ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
