@@ -17,7 +17,8 @@ import type { LedgerClient } from '../activities/ledger/ledger-client.ts';
 import { KvLedgerRegistry, type LedgerRegistry } from '../activities/ledger/ledger-registry.ts';
 import { ledgerProofsFromConfig } from '../activities/ledger/ledger-proofs.ts';
 import { connectNats } from '../lib/stream/jetstream.ts';
-import { WORKFLOWS_PATH, connectWorker, loadPolicies, runMain, onShutdownSignal, serveMetrics } from './shared.ts';
+import { connectWorker, loadPolicies, runMain, onShutdownSignal, serveMetrics } from './shared.ts';
+import { bundleWorkflowsInChild } from './workflow-bundle.ts';
 import { Client, Connection } from '@temporalio/client';
 import { policyForAlert } from '../lib/alerts/policy.ts';
 import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
@@ -113,7 +114,8 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
       connection,
       namespace: ep.temporal.namespace,
       taskQueue: TASK_QUEUES.alerts,
-      workflowsPath: WORKFLOWS_PATH,
+      // Bundled in a child process: webpack's memory must not stay in this long-running worker.
+      workflowBundle: await bundleWorkflowsInChild(),
       activities,
       // Pages wait their turn in the delivery queues inside running activities (cheap promises): leave room
       // so a critical page is not stuck in Temporal's task queue behind slots held by waiting warnings.
