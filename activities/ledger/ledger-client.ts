@@ -31,6 +31,7 @@ import {
 import type { ChainReceipt, AckChannel, Severity } from '../../lib/alerts/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { loadLedgerArtifact } from '../../contracts/compile.ts';
+import { ZERO_ADDRESS, rpcChainId, toRecord, type RawRecord } from './ledger-record.ts';
 import {
   LedgerConfigError,
   LedgerConflictError,
@@ -48,7 +49,6 @@ import {
   ledgerAlertId,
   resolutionHash,
   severityCode,
-  severityFromCode,
   toUint64Ms,
 } from './ledger-ids.ts';
 
@@ -58,7 +58,6 @@ const DEFAULT_RECEIPT_TIMEOUT_MS = 30_000;
 /** Gas estimate head-room: state can change between estimate and inclusion. */
 const GAS_MARGIN_PCT = 125n;
 const MAX_NONCE_RETRIES = 3;
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
 // ------------------------------------------------------------------------------ types
 
@@ -159,22 +158,6 @@ function makeProvider(rpcUrl: string, chainId: number | undefined, requestTimeou
   });
 }
 
-async function detectChainId(rpcUrl: string, timeoutMs: number): Promise<number> {
-  try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await res.json()) as { result?: string; error?: { message: string } };
-    if (!body.result) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-    return Number(BigInt(body.result));
-  } catch (err) {
-    throw new LedgerUnavailableError(`chain node ${rpcUrl} unreachable: ${errorText(err)}`, { cause: err });
-  }
-}
-
 /** Wraps a node/transport failure as retryable, passes our own typed errors through. */
 function asUnavailable(err: unknown, what: string): unknown {
   if (
@@ -192,7 +175,7 @@ function asUnavailable(err: unknown, what: string): unknown {
 /** `deployLedger` — compiles if needed, deploys, waits for 1 confirmation. */
 export async function deployLedger(input: DeployLedgerInput): Promise<DeployLedgerResult> {
   const artifact = await loadLedgerArtifact();
-  const chainId = await detectChainId(input.rpcUrl, input.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  const chainId = await rpcChainId(input.rpcUrl, input.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   const provider = makeProvider(input.rpcUrl, chainId, input.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   try {
     const wallet = new Wallet(input.privateKey, provider);
@@ -210,20 +193,6 @@ export async function deployLedger(input: DeployLedgerInput): Promise<DeployLedg
 }
 
 // ------------------------------------------------------------------------------ client
-
-interface RawRecord {
-  deviceHash: string;
-  responderHash: string;
-  reasonHash: string;
-  recordedBy: string;
-  raisedAt: bigint;
-  severity: bigint;
-  ackedBy: string;
-  ackedAt: bigint;
-  channel: bigint;
-  resolvedBy: string;
-  resolvedAt: bigint;
-}
 
 const EVENT_BY_KIND = { recorded: 'AlertRecorded', acknowledged: 'AlertAcknowledged', resolved: 'AlertResolved' } as const;
 
@@ -259,7 +228,7 @@ export class LedgerClient {
   /** Connects and checks that the address holds code (LedgerConfigError otherwise). */
   static async connect(opts: LedgerConnectOptions): Promise<LedgerClient> {
     const artifact = await loadLedgerArtifact();
-    const chainId = opts.chainId ?? (await detectChainId(opts.rpcUrl, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
+    const chainId = opts.chainId ?? (await rpcChainId(opts.rpcUrl, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
     const client = new LedgerClient({ ...opts, chainId, abi: artifact.abi });
     let code: string;
     try {
@@ -573,20 +542,3 @@ class MinedRevertError extends Error {
   }
 }
 
-function toRecord(id: string, r: RawRecord): LedgerAlertRecord {
-  return {
-    id,
-    deviceHash: r.deviceHash,
-    severity: severityFromCode(Number(r.severity)),
-    raisedAtMs: r.raisedAt.toString(),
-    recordedBy: r.recordedBy,
-    acknowledged:
-      r.ackedBy === ZERO_ADDRESS
-        ? null
-        : { responderHash: r.responderHash, ackedAtMs: r.ackedAt.toString(), channel: channelFromCode(Number(r.channel)), recorder: r.ackedBy },
-    resolved:
-      r.resolvedBy === ZERO_ADDRESS
-        ? null
-        : { reasonHash: r.reasonHash, resolvedAtMs: r.resolvedAt.toString(), recorder: r.resolvedBy },
-  };
-}

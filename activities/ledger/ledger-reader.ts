@@ -11,11 +11,13 @@
 import { Contract, FetchRequest, Interface, JsonRpcProvider, Network, type Log } from 'ethers';
 import { loadLedgerArtifact } from '../../contracts/compile.ts';
 import { LedgerConfigError, LedgerUnavailableError, decodeLedgerRevert, errorText, isTransientChainError } from './ledger-errors.ts';
-import { channelFromCode, ledgerAlertId, severityFromCode } from './ledger-ids.ts';
+import { ledgerAlertId } from './ledger-ids.ts';
 import type { LedgerAlertRecord, LedgerEventKind } from './ledger-client.ts';
 import type { LedgerDeployment } from './ledger-deployment.ts';
+import { ZERO_ADDRESS, rpcChainId, toRecord, type RawRecord } from './ledger-record.ts';
 
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+export { rpcChainId };
+
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** eth_getLogs range per request: nodes cap ranges (geth/anvil allow large ones, hosted RPCs 10k). */
 const LOG_RANGE_BLOCKS = 50_000;
@@ -217,35 +219,6 @@ export class LedgerReader {
   }
 }
 
-interface RawRecord {
-  deviceHash: string;
-  responderHash: string;
-  reasonHash: string;
-  recordedBy: string;
-  raisedAt: bigint;
-  severity: bigint;
-  ackedBy: string;
-  ackedAt: bigint;
-  channel: bigint;
-  resolvedBy: string;
-  resolvedAt: bigint;
-}
-
-function toRecord(id: string, r: RawRecord): LedgerAlertRecord {
-  return {
-    id,
-    deviceHash: r.deviceHash,
-    severity: severityFromCode(Number(r.severity)),
-    raisedAtMs: r.raisedAt.toString(),
-    recordedBy: r.recordedBy,
-    acknowledged:
-      r.ackedBy === ZERO_ADDRESS
-        ? null
-        : { responderHash: r.responderHash, ackedAtMs: r.ackedAt.toString(), channel: channelFromCode(Number(r.channel)), recorder: r.ackedBy },
-    resolved: r.resolvedBy === ZERO_ADDRESS ? null : { reasonHash: r.reasonHash, resolvedAtMs: r.resolvedAt.toString(), recorder: r.resolvedBy },
-  };
-}
-
 function sortNewestFirst(ds: LedgerDeployment[]): LedgerDeployment[] {
   const seen = new Set<string>();
   return [...ds]
@@ -264,19 +237,3 @@ function unavailable(err: unknown, what: string): unknown {
   return err;
 }
 
-/** eth_chainId, as a typed retryable error when the node is down. */
-export async function rpcChainId(rpcUrl: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<number> {
-  try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await res.json()) as { result?: string; error?: { message: string } };
-    if (!body.result) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-    return Number(BigInt(body.result));
-  } catch (err) {
-    throw new LedgerUnavailableError(`chain node ${rpcUrl} unreachable: ${errorText(err)}`, { cause: err });
-  }
-}

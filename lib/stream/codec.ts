@@ -313,7 +313,8 @@ function lineKeyOf(id: string, tags: Record<string, string>): Buffer {
   lineKeys.set(id, { tags, key });
   return key;
 }
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+/** Same own tags, same values (the batcher and the decoder reuse per-device work while this holds). */
+export function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
   let n = 0;
   for (const k in a) {
     if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;

@@ -6,7 +6,7 @@ import { headers, type JetStreamClient, type PubAck } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Point } from '../point.ts';
 import { partitionFor } from '../partition.ts';
-import { BatchLayout, deviceEntryJson, lineOf, type PreEncoded } from './codec.ts';
+import { BatchLayout, deviceEntryJson, lineOf, sameTags, type PreEncoded } from './codec.ts';
 import { isStreamFull } from './jetstream.ts';
 import { publishMetrics } from './metrics.ts';
 
@@ -161,15 +161,6 @@ interface PartitionBuffer {
   layout: BatchLayout;
 }
 
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  let n = 0;
-  for (const k in a) {
-    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
-}
 
 const emptyBuffer = (): PartitionBuffer => ({ points: [], lines: [], lineBytes: [], shapes: [], layout: new BatchLayout(ORIGIN_RESERVE_BYTES) });
 
