@@ -135,6 +135,8 @@ export interface DeployLedgerInput {
   rpcUrl: string;
   privateKey: string;
   requestTimeoutMs?: number;
+  /** How long to wait for the deployment to be mined (default 30 s). */
+  receiptTimeoutMs?: number;
 }
 export interface DeployLedgerResult {
   address: string;
@@ -172,6 +174,28 @@ function asUnavailable(err: unknown, what: string): unknown {
   return err;
 }
 
+/**
+ * The deployment's receipt, polled with a bound. Not `tx.wait()`: a deploy
+ * comes right after a node starts, when geth answers receipt queries with
+ * "transaction indexing is in progress" (an error, not null), and ethers'
+ * `wait()` has no bound of its own: a CI run hung 15 min in the geth test's
+ * set-up, where this wait was the only unbounded step. Now it either returns
+ * or fails retryably, naming the tx.
+ */
+async function minedReceipt(provider: JsonRpcProvider, hash: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await provider.getTransactionReceipt(hash);
+      if (r) return r;
+    } catch (err) {
+      if (!/indexing is in progress/i.test(errorText(err))) throw err;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new LedgerUnavailableError(`deployLedger: tx ${hash} not mined within ${timeoutMs} ms`);
+}
+
 /** `deployLedger` — compiles if needed, deploys, waits for 1 confirmation. */
 export async function deployLedger(input: DeployLedgerInput): Promise<DeployLedgerResult> {
   const artifact = await loadLedgerArtifact();
@@ -182,7 +206,7 @@ export async function deployLedger(input: DeployLedgerInput): Promise<DeployLedg
     const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, wallet);
     const contract = await factory.deploy();
     const tx = contract.deploymentTransaction();
-    const receipt = tx ? await tx.wait(1) : null;
+    const receipt = tx ? await minedReceipt(provider, tx.hash, input.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS) : null;
     if (!receipt || receipt.status !== 1) throw new LedgerConfigError('AlertLedger deployment failed (no receipt or status 0)');
     return { address: await contract.getAddress(), txHash: receipt.hash, blockNumber: receipt.blockNumber, chainId };
   } catch (err) {
