@@ -12,7 +12,7 @@ import { Contract, FetchRequest, Interface, JsonRpcProvider, Network, type Log }
 import { loadLedgerArtifact } from '../../contracts/compile.ts';
 import { LedgerConfigError, LedgerUnavailableError, decodeLedgerRevert, errorText, isTransientChainError } from './ledger-errors.ts';
 import { ledgerAlertId } from './ledger-ids.ts';
-import type { LedgerAlertRecord, LedgerEventKind } from './ledger-client.ts';
+import type { LedgerAlertRecord, LedgerEventKind, LedgerHead } from './ledger-client.ts';
 import type { LedgerDeployment } from './ledger-deployment.ts';
 import { ZERO_ADDRESS, rpcChainId, toRecord, type RawRecord } from './ledger-record.ts';
 
@@ -40,15 +40,8 @@ export interface LedgerEntry {
   logIndex: number;
 }
 
-export interface LedgerHeadAt {
-  chainId: number;
-  address: string;
-  blockNumber: number;
-  blockHash: string;
-  alertCount: number;
-  eventCount: number;
-  digest: string;
-}
+/** The ledger head at a block (the writer's LedgerHead; the reader asks for it without a key). */
+export type LedgerHeadAt = LedgerHead;
 
 export interface FoundRecord {
   deployment: LedgerDeployment;

@@ -18,6 +18,7 @@
 import { AbiCoder, concat, decodeRlp, getBytes, hexlify, keccak256, verifyMessage, type RlpStructuredData } from 'ethers';
 import { verifyMerkleProof } from '@ethereumjs/mpt';
 import { FOLD_KIND, foldStep, type FoldEntry, type FoldKind } from './ledger-fold.ts';
+import { jsonRpc } from './json-rpc.ts';
 
 export const RECEIPT_FORMAT = 'telemetry-stack.ledger-receipt/1';
 
@@ -198,17 +199,7 @@ export function receiptTrieKey(index: number): string {
   return concat([new Uint8Array([0x80 + (b.length - 2) / 2]), b]);
 }
 
-async function rpc<T>(rpcUrl: string, method: string, params: unknown[], timeoutMs = 10_000): Promise<T> {
-  const res = await fetch(rpcUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
+const rpc = <T>(rpcUrl: string, method: string, params: unknown[]): Promise<T> => jsonRpc<T>(rpcUrl, method, params, 10_000);
 
 export interface OnlineResult extends OfflineResult {
   confirmations: number;
