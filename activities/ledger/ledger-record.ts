@@ -3,6 +3,7 @@
  * need: the contract's raw record shape, its decoding, and the chain id probe.
  */
 import { LedgerUnavailableError, errorText } from './ledger-errors.ts';
+import { jsonRpc } from '../../lib/ledger/json-rpc.ts';
 import { channelFromCode, severityFromCode } from './ledger-ids.ts';
 import type { LedgerAlertRecord } from './ledger-client.ts';
 
@@ -43,15 +44,9 @@ export function toRecord(id: string, r: RawRecord): LedgerAlertRecord {
 /** eth_chainId, as a typed retryable error when the node is down. */
 export async function rpcChainId(rpcUrl: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<number> {
   try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await res.json()) as { result?: string; error?: { message: string } };
-    if (!body.result) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-    return Number(BigInt(body.result));
+    const result = await jsonRpc<string | undefined>(rpcUrl, 'eth_chainId', [], timeoutMs);
+    if (!result) throw new Error('eth_chainId: no result');
+    return Number(BigInt(result));
   } catch (err) {
     throw new LedgerUnavailableError(`chain node ${rpcUrl} unreachable: ${errorText(err)}`, { cause: err });
   }
