@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'scratch/**', 'contracts/artifacts/**', 'ml/**/*.py', 'infra/helm/**', 'bin/**', 'scripts/*.mjs', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', 'scratch/**', 'contracts/artifacts/**', 'ml/**/*.py', 'infra/helm/**', 'bin/**', 'scripts/*.mjs', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,10 +4,12 @@
  * `acknowledge` Update (returns the ledger receipt), resolve/snooze through
  * signals. Shared by the REST API and the CLI (`telemetry-stack alerts`).
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { AckChannel, AlertState } from '../lib/alerts/types.ts';
 import { acknowledgeUpdate, resolveSignal, snoozeSignal, stateQuery } from '../workflows/alert-messages.ts';
-import type { AlertsService, AlertSummary } from './services.ts';
+import type { AckAnswer, AlertsService, AlertSummary } from './services.ts';
+import { hasControlChar } from './control-chars.ts';
+import { AlertBusyError, AlertClosedError, AlertNotFoundError, AlertRejectedError } from './alert-errors.ts';
 import type { EscalationPolicy } from '../lib/alerts/policy.ts';
 import { ledgerMismatchAlert, type AuditResult } from '../activities/ledger/ledger-audit.ts';
 import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
@@ -21,10 +23,45 @@ export interface AuditReader {
 
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-export function createAlertsService(client: Client, audit?: AuditReader): AlertsService {
+/** How long an ack waits for the ledger receipt before answering `chain: 'pending'` (under the API's 5 s promise). */
+export const DEFAULT_ACK_ANSWER_MS = 4_000;
+
+const timeout = (ms: number) =>
+  new Promise<typeof TIMED_OUT>((resolve) => {
+    setTimeout(() => resolve(TIMED_OUT), ms).unref();
+  });
+const TIMED_OUT = Symbol('timed out');
+
+export interface AlertsServiceOptions {
+  audit?: AuditReader;
+  /** Bound on an ack's answer, ms (the ledger write goes on in the workflow). */
+  ackAnswerMs?: number;
+}
+
+export function createAlertsService(client: Client, auditOrOptions?: AuditReader | AlertsServiceOptions): AlertsService {
+  const opts: AlertsServiceOptions = auditOrOptions && 'auditAlert' in auditOrOptions ? { audit: auditOrOptions } : (auditOrOptions ?? {});
+  const audit = opts.audit;
+  const ackAnswerMs = opts.ackAnswerMs ?? DEFAULT_ACK_ANSWER_MS;
   const handle = (id: string) => client.workflow.getHandle(id);
+  /** Temporal's errors as ours: a completed workflow (its state still readable) is closed, not missing. */
+  const classify = async (id: string, err: unknown): Promise<never> => {
+    if (err instanceof WorkflowNotFoundError) {
+      const exists = await svc.get(id).then(
+        (s) => s !== undefined,
+        () => false,
+      );
+      throw exists ? new AlertClosedError(id, { cause: err }) : new AlertNotFoundError(id, { cause: err });
+    }
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause as Error | undefined;
+      throw new AlertRejectedError(id, cause?.message ?? err.message, { cause: err });
+    }
+    throw err;
+  };
   const svc: AlertsService = {
     async list({ status, device, limit = 100 }) {
+      // No alert carries a control character in these; and a NUL in a visibility query stalls the frontend.
+      if (hasControlChar(status) || hasControlChar(device)) return [];
       const clauses = ['WorkflowType = "alertEscalation"'];
       if (status) clauses.push(`AlertStatus = ${quote(status)}`);
       if (device) clauses.push(`AlertDevice = ${quote(device)}`);
@@ -55,14 +92,29 @@ export function createAlertsService(client: Client, audit?: AuditReader): Alerts
         throw err;
       }
     },
-    async ack(id: string, by: string, via: AckChannel) {
-      return handle(id).executeUpdate(acknowledgeUpdate, { args: [{ by, via }] });
+    async ack(id: string, by: string, via: AckChannel): Promise<AckAnswer> {
+      // Accepted (validated and recorded in the workflow) first, then the receipt, both bounded:
+      // the ledger activity retries through a chain outage for up to a day, the caller must not.
+      const started = Date.now();
+      const accepted = await Promise.race([
+        handle(id).startUpdate(acknowledgeUpdate, { args: [{ by, via }], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+        timeout(ackAnswerMs),
+      ]).catch((err: unknown) => classify(id, err));
+      if (accepted === TIMED_OUT) throw new AlertBusyError(id, ackAnswerMs);
+      const left = Math.max(0, ackAnswerMs - (Date.now() - started));
+      const result = await Promise.race([accepted.result(), timeout(left)]).catch((err: unknown) => classify(id, err));
+      if (result === TIMED_OUT) return { receipt: null, chain: 'pending', state: await svc.get(id).catch(() => undefined) };
+      return { receipt: result.receipt, chain: result.receipt ? 'recorded' : 'none', state: result.state };
     },
     async resolve(id, by, reason) {
-      await handle(id).signal(resolveSignal, { by, reason });
+      await handle(id)
+        .signal(resolveSignal, { by, reason })
+        .catch((err: unknown) => classify(id, err));
     },
     async snooze(id, by, duration) {
-      await handle(id).signal(snoozeSignal, { by, duration });
+      await handle(id)
+        .signal(snoozeSignal, { by, duration })
+        .catch((err: unknown) => classify(id, err));
     },
     async audit(id) {
       if (!audit) return null;

@@ -8,22 +8,53 @@
 import { z } from 'zod';
 import { TimeRange } from '../lib/parse/index.ts';
 import type { Point } from '../lib/point.ts';
+import { CONTROL_CHAR_MESSAGE, hasControlChar, NO_CONTROL_CHARS_PATTERN } from './control-chars.ts';
 
 const NS_RE = /^\d{1,19}$/;
+/**
+ * ns strings below 4.9e18 (2125): the widest window any configuration accepts (INGEST_MAX_FUTURE_S ≤
+ * 100 years). The configured window (INGEST_MIN_TIME … now + INGEST_MAX_FUTURE_S) moves with the clock,
+ * which a JSON Schema cannot state: a point outside it gets a 400 naming it.
+ */
+const NS_DOC_RE = /^(?:\d{1,18}|[1-3]\d{18}|4[0-8]\d{17})$/;
 
-/** ns since the epoch as a decimal string, or an RFC 3339 time. */
-const timestamp = z.union([
-  z.string().regex(NS_RE, 'expected nanoseconds since the epoch'),
-  // A JSON number cannot carry a present-day ns timestamp (above 2^53 ns ≈ 1970-04-15 it loses
-  // precision), and epoch seconds/ms would be silently read as ns: refuse numbers, say what to send.
-  z.number().refine(() => false, 'a numeric ts is not accepted: send ns since the epoch as a decimal string, or an RFC 3339 time'),
-  z.iso.datetime({ offset: true, message: 'expected an RFC 3339 time or ns since the epoch' }),
-]);
+/** A numeric ts, refused with what to send instead (see `timestamp`). */
+export const NUMERIC_TS_MESSAGE = 'a numeric ts is not accepted: send ns since the epoch as a decimal string, or an RFC 3339 time';
+
+/**
+ * ns since the epoch as a decimal string, or an RFC 3339 time — both only strings: a JSON number
+ * cannot carry a present-day ns timestamp (above 2^53 ns ≈ 1970-04-15 it loses precision), and
+ * epoch seconds/ms would be silently read as ns. A number gets NUMERIC_TS_MESSAGE (the error map);
+ * the document states the accepted range, which moves with the clock.
+ */
+const timestamp = z
+  .union(
+    [
+      // Validated loosely (so the range check names an out-of-window value precisely), documented as NS_DOC_RE.
+      z.string().regex(NS_RE, 'expected nanoseconds since the epoch').meta({ pattern: NS_DOC_RE.source }),
+      z.iso.datetime({ offset: true, message: 'expected an RFC 3339 time or ns since the epoch' }),
+    ],
+    { error: (iss) => (typeof iss.input === 'number' ? NUMERIC_TS_MESSAGE : undefined) },
+  )
+  .describe('ns since the epoch (decimal string) or RFC 3339 time, between INGEST_MIN_TIME and now + INGEST_MAX_FUTURE_S');
+
+/**
+ * A tag value (the device id is one): no control character. A newline cannot be escaped in line
+ * protocol, and a stored id with one could never be queried (InfluxDB refuses it in Flux); refused
+ * here, before anything is published, with the field's path.
+ */
+const tagValue = (max: number, min = 0) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => !hasControlChar(s), CONTROL_CHAR_MESSAGE)
+    .meta({ pattern: NO_CONTROL_CHARS_PATTERN });
 
 export const telemetryPointSchema = z.object({
-  device: z.string().min(1).max(256),
+  device: tagValue(256, 1),
   ts: timestamp,
-  tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'tag names are [A-Za-z_][A-Za-z0-9_.-]*'), z.string().max(256)).default({}),
+  tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'tag names are [A-Za-z_][A-Za-z0-9_.-]*'), tagValue(256)).default({}),
   fields: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'field names are [A-Za-z_][A-Za-z0-9_]*'), z.number().finite())
     .refine((f) => Object.keys(f).length > 0, 'at least one field is required'),

@@ -5,13 +5,17 @@ import type { Config } from '../lib/config.ts';
 import { InfluxReader } from '../lib/influx/query.ts';
 import { decodeBatch } from '../lib/stream/codec.ts';
 import { publishPoints } from '../lib/stream/ingest.ts';
-import { connectNats, ensureTopology, messageByteLimit } from '../lib/stream/jetstream.ts';
+import { connectNats, dlqStreamName, ensureTopology, messageByteLimit } from '../lib/stream/jetstream.ts';
+import { createConsoleService } from './console/console-service.ts';
 import type { StackEndpoints } from '../infra/stack/stack.ts';
 import { createAlertsService, type AuditReader } from './alerts-service.ts';
+import { guardUpstream } from './upstream-errors.ts';
 import type { ApiServices } from './services.ts';
 import { createOncallService } from './oncall-service.ts';
 import { ScheduleStore } from '../lib/oncall/schedule-store.ts';
 import { SilenceStore } from '../lib/oncall/silence-store.ts';
+import { createRemediationService } from './remediation-service.ts';
+import { nodeMapFromConfig, remediationDefaults } from '../lib/kube/remediation-config.ts';
 
 export interface RealServices {
   services: ApiServices;
@@ -29,11 +33,16 @@ export async function createRealServices(
   const js = nc.jetstream();
   const connection = await Connection.connect({ address: ep.temporal.address });
   const client = new Client({ connection, namespace: ep.temporal.namespace });
-  const reader = new InfluxReader(ep.influxdb);
+  // Queries answer our 503 when InfluxDB fails, never its status or body (api/upstream-errors.ts).
+  const reader = guardUpstream('influxdb', new InfluxReader(ep.influxdb));
   const silences = await SilenceStore.open(js, { replicas: cfg.STREAM_REPLICAS });
   const schedules = cfg.ONCALL_SCHEDULES_FILE ? new ScheduleStore(cfg.ONCALL_SCHEDULES_FILE, { checkEveryMs: 1_000 }) : undefined;
 
+  const alerts = createAlertsService(client, { audit, ackAnswerMs: cfg.ACK_ANSWER_TIMEOUT_MS });
+  // The API starts remediation workflows; the alerts worker holds the Kubernetes credentials.
+  const remediation = createRemediationService({ client, alerts, nodeMap: nodeMapFromConfig(cfg), defaults: remediationDefaults(cfg) });
   const services: ApiServices = {
+    remediation,
     telemetry: {
       publish: (origin, points) =>
         publishPoints(
@@ -59,7 +68,7 @@ export async function createRealServices(
         ),
     },
     query: reader,
-    alerts: createAlertsService(client, audit),
+    alerts,
     oncall: createOncallService({ client, schedules, silences }),
     live: {
       async subscribe(afterSeq, onBatch) {
@@ -85,6 +94,9 @@ export async function createRealServices(
           await messages.close();
         };
       },
+      async headSeq() {
+        return (await jsm.streams.info(cfg.STREAM_NAME)).state.last_seq;
+      },
     },
     readiness: {
       async check() {
@@ -96,6 +108,19 @@ export async function createRealServices(
       },
     },
   };
+  services.console = createConsoleService({
+    influx: ep.influxdb,
+    client,
+    namespace: ep.temporal.namespace,
+    jsm,
+    streamName: cfg.STREAM_NAME,
+    dlqStreamName: dlqStreamName(cfg),
+    partitions: cfg.PARTITIONS_PER_TOPIC,
+    alerts: services.alerts,
+    query: reader,
+    // The stack's own UI when it started one, else the configured one; development falls back to the local port.
+    temporalUi: ep.temporal.ui ?? cfg.TEMPORAL_UI_URL ?? (cfg.NODE_ENV === 'production' ? null : `http://localhost:${cfg.TEMPORAL_UI_PORT}`),
+  });
   return {
     services,
     async close() {

@@ -12,17 +12,17 @@ import { latencyTable, runLatencyBench } from './bench/latency-bench.ts';
 import { runScaleBench, scaleTable } from './bench/scale-bench.ts';
 import { runSoakBench, soakTable } from './bench/soak-bench.ts';
 
-function positiveInt(text: string): number {
+export function positiveInt(text: string): number {
   const n = Number(text.replace(/[_,]/g, ''));
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a positive integer`);
   return n;
 }
-function positiveNumber(text: string): number {
+export function positiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${text}" is not a positive number`);
   return n;
 }
-function onOff(text: string): boolean {
+export function onOff(text: string): boolean {
   if (text !== 'on' && text !== 'off') throw new InvalidArgumentError(`"${text}" is neither on nor off`);
   return text === 'on';
 }

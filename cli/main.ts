@@ -18,8 +18,13 @@ import { reader, withAlerts } from './query-commands.ts';
 import { registerDlqCommands } from './dlq-commands.ts';
 import { registerOncallCommands } from './oncall-commands.ts';
 import { registerBenchCommands } from './bench-commands.ts';
+import { registerChaosCommands } from './chaos-commands.ts';
 import { registerHealthCommands } from './health-commands.ts';
 import { registerVerifyCommands } from './verify-commands.ts';
+import { registerNodeCommands } from './node-commands.ts';
+import { registerFuzzCommands } from './fuzz-commands.ts';
+import { registerAlertActionCommands } from './alert-action-commands.ts';
+import { ApiCallError, ApiKeyError } from './api-client.ts';
 
 let cfgCache: Config | undefined;
 const cfg = () => (cfgCache ??= loadConfig());
@@ -237,33 +242,16 @@ alerts
     if (s === undefined) throw new Error(`no alert ${id}`);
     console.log(JSON.stringify(s, null, 2));
   });
-alerts
-  .command('ack')
-  .description('acknowledge an alert (recorded on chain); prints the transaction')
-  .argument('<id>')
-  .option('--by <who>', 'who acknowledges', process.env.USER ?? 'console')
-  .option('--json')
-  .action(async (id: string, o: { by: string; json?: boolean }) => {
-    const r = (await withAlerts(cfg(), (svc) => svc.ack(id, o.by, 'console'))) as { receipt: { txHash: string; blockNumber: number } | null };
-    if (o.json) return printJson(r);
-    console.log(r.receipt ? `acknowledged; ledger tx ${r.receipt.txHash} in block ${r.receipt.blockNumber}` : 'acknowledged (no ledger configured)');
-  });
-alerts
-  .command('resolve')
-  .description('resolve an alert')
-  .argument('<id>')
-  .option('--by <who>', 'who resolves', process.env.USER ?? 'console')
-  .option('--reason <text>', 'why', 'resolved from the console')
-  .action(async (id: string, o: { by: string; reason: string }) => {
-    await withAlerts(cfg(), (svc) => svc.resolve(id, o.by, o.reason));
-    console.log('resolve sent');
-  });
+registerAlertActionCommands(alerts, cfg);
 
 registerDlqCommands(program, cfg);
 registerOncallCommands(program, cfg);
 registerBenchCommands(program);
+registerChaosCommands(program);
 registerHealthCommands(program);
 registerVerifyCommands(program, cfg);
+registerNodeCommands(program, cfg);
+registerFuzzCommands(program);
 
 program
   .command('sample')
@@ -286,7 +274,9 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof BinaryNotFoundError || err instanceof StackNotRunningError || err instanceof CliOptionError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof BinaryNotFoundError || err instanceof StackNotRunningError || err instanceof CliOptionError || err instanceof ApiKeyError) console.error(err.message);
+  else if (err instanceof ApiCallError) console.error(`error: ${err.message}`);
   else console.error(err instanceof Error ? (process.env.DEBUG ? err.stack : `${err.name}: ${err.message}`) : err);
-  process.exit(1);
+  // An API error has its own exit code (cli/README.md) so scripts can tell "refused" from "retry later".
+  process.exit(err instanceof ApiCallError ? err.exitCode : 1);
 });

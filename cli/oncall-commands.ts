@@ -1,4 +1,13 @@
-/** `oncall who` and `silence add|list|end`: thin shells over lib/oncall and the on-call service (api/oncall-service.ts). */
+/**
+ * `oncall who` and `silence add|list|end`: thin shells over lib/oncall and the on-call service (api/oncall-service.ts).
+ *
+ * `silence add|end` record who silenced, so they go through the REST API as the API key the CLI
+ * presents (cli/api-client.ts), like `alerts ack`: the API records `key:<name>`, and `--by` is the
+ * body `by` (403 without act-as). `--direct` is break glass for an API outage during an incident —
+ * an alert storm is when a silence is needed most — straight to Temporal and NATS (which the
+ * operator reaches anyway), recorded as `cli:<user>@<host>`. `silence list` and `oncall who` record
+ * nothing and read the stores directly.
+ */
 import { Client, Connection } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import type { Config } from '../lib/config.ts';
@@ -11,6 +20,8 @@ import { SilenceStore } from '../lib/oncall/silence-store.ts';
 import type { Silence } from '../lib/oncall/silences.ts';
 import { createOncallService, NoSchedulesError, type OncallService } from '../api/oncall-service.ts';
 import { CliOptionError } from './ingest-commands.ts';
+import { breakGlassIdentity, buildSilenceRequest, callApi, resolveApiTarget, type ApiTargetOptions, type SilenceAction } from './api-client.ts';
+import { apiOptions } from './alert-action-commands.ts';
 
 const printJson = (o: unknown) => console.log(JSON.stringify(o));
 
@@ -35,6 +46,27 @@ async function withOncall<T>(cfg: Config, fn: (svc: OncallService) => Promise<T>
     await nc.close();
     await connection.close();
   }
+}
+
+interface SilenceOptions extends ApiTargetOptions {
+  by?: string;
+  direct?: boolean;
+  json?: boolean;
+}
+
+/** What the API (and the service, for --direct) answers to a silence add or end. */
+interface SilenceAnswer {
+  silence: Silence;
+  signalled: number;
+  truncated?: boolean;
+}
+
+const DIRECT_HELP = 'break glass: straight to Temporal and NATS when the API is down; recorded as cli:<user>@<host>';
+
+const withoutUndefined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+async function viaApi<T>(cfg: Config, o: ApiTargetOptions, action: SilenceAction): Promise<T> {
+  return (await callApi<T>(resolveApiTarget(cfg, o), buildSilenceRequest(action))).body;
 }
 
 function line(s: Silence): string {
@@ -67,32 +99,33 @@ export function registerOncallCommands(program: Command, cfg: () => Config): voi
     });
 
   const silence = program.command('silence').description('silences and maintenance windows: matching alerts page nobody; running escalations pause at once');
-  silence
-    .command('add')
-    .description('silence alerts matching every given matcher (exact, or a prefix ending in *)')
-    .option('--device <id>')
-    .option('--host <host>')
-    .option('--rule <name>')
-    .requiredOption('--for <duration>', 'window length, e.g. 2h')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
-    .option('--start <time>', 'planned start, ISO 8601 with offset (default: now)')
-    .addOption(new Option('--on-end <what>', 'when the window ends').choices(['resume', 'resolve']).default('resume'))
-    .option('--by <who>', 'who silences', process.env.USER ?? 'console')
-    .option('--json')
-    .action(async (o: { device?: string; host?: string; rule?: string; for: string; reason: string; start?: string; onEnd: string; by: string; json?: boolean }) => {
-      const r = await withOncall(cfg(), (svc) =>
-        svc.silences.add({
-          matchers: { ...(o.device ? { device: o.device } : {}), ...(o.host ? { host: o.host } : {}), ...(o.rule ? { rule: o.rule } : {}) },
-          for: o.for,
-          reason: o.reason,
-          by: o.by,
-          onEnd: o.onEnd,
-          ...(o.start ? { startsAt: o.start } : {}),
-        }),
-      );
-      if (o.json) return printJson(r);
-      console.log(`${line(r.silence)}\n${r.signalled} running escalation(s) paused${r.truncated ? ' (more matched; they pause at their next page)' : ''}`);
-    });
+  apiOptions(
+    silence
+      .command('add')
+      .description('silence alerts matching every given matcher (exact, or a prefix ending in *), as the API key\'s identity')
+      .option('--device <id>')
+      .option('--host <host>')
+      .option('--rule <name>')
+      .requiredOption('--for <duration>', 'window length, e.g. 2h')
+      .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+      .option('--start <time>', 'planned start, ISO 8601 with offset (default: now)')
+      .addOption(new Option('--on-end <what>', 'when the window ends').choices(['resume', 'resolve']).default('resume'))
+      .option('--by <who>', 'silencing for someone else (the key needs the act-as scope); recorded beside the key')
+      .option('--direct', DIRECT_HELP),
+  ).action(async (o: SilenceOptions & { device?: string; host?: string; rule?: string; for: string; reason: string; start?: string; onEnd: 'resume' | 'resolve' }) => {
+    const req = {
+      matchers: { device: o.device, host: o.host, rule: o.rule },
+      for: o.for,
+      reason: o.reason,
+      startsAt: o.start,
+      onEnd: o.onEnd,
+    };
+    const r = o.direct
+      ? await withOncall(cfg(), (svc) => svc.silences.add(withoutUndefined({ ...req, matchers: withoutUndefined(req.matchers), by: breakGlassIdentity(o.by) })))
+      : await viaApi<SilenceAnswer>(cfg(), o, { op: 'add', ...req, by: o.by });
+    if (o.json) return printJson(o.direct ? { ...r, direct: true } : r);
+    console.log(`${line(r.silence)}\n${r.signalled} running escalation(s) paused${r.truncated ? ' (more matched; they pause at their next page)' : ''}${o.direct ? ' (direct, not via the API)' : ''}`);
+  });
   silence
     .command('list')
     .description('silences, newest first (active, planned, ended) with who/when/why')
@@ -103,16 +136,19 @@ export function registerOncallCommands(program: Command, cfg: () => Config): voi
       if (!list.length) console.log('no silences');
       for (const s of list) console.log(line(s));
     });
-  silence
-    .command('end')
-    .description('end a silence early (kept for audit); paused alerts resume or resolve as it says')
-    .argument('<id>')
-    .option('--by <who>', 'who ends it', process.env.USER ?? 'console')
-    .option('--reason <text>')
-    .option('--json')
-    .action(async (id: string, o: { by: string; reason?: string; json?: boolean }) => {
-      const r = await withOncall(cfg(), (svc) => svc.silences.end(id, o.by, o.reason));
-      if (o.json) return printJson(r);
-      console.log(`${line(r.silence)}\n${r.signalled} escalation(s) told`);
-    });
+  apiOptions(
+    silence
+      .command('end')
+      .description('end a silence early (kept for audit) as the API key\'s identity; paused alerts resume or resolve as it says')
+      .argument('<id>')
+      .option('--by <who>', 'ending it for someone else (the key needs the act-as scope); recorded beside the key')
+      .option('--reason <text>')
+      .option('--direct', DIRECT_HELP),
+  ).action(async (id: string, o: SilenceOptions & { reason?: string }) => {
+    const r = o.direct
+      ? await withOncall(cfg(), (svc) => svc.silences.end(id, breakGlassIdentity(o.by), o.reason))
+      : await viaApi<SilenceAnswer>(cfg(), o, { op: 'end', id, by: o.by, reason: o.reason });
+    if (o.json) return printJson(o.direct ? { ...r, direct: true } : r);
+    console.log(`${line(r.silence)}\n${r.signalled} escalation(s) told${o.direct ? ' (direct, not via the API)' : ''}`);
+  });
 }

@@ -111,6 +111,7 @@ export function printUrls(cfg: Config, h: UpHandle, out: (s: string) => void = c
   out(`  Temporal UI   ${c.temporal?.ui ?? '(external)'}   namespace ${cfg.TEMPORAL_NAMESPACE}`);
   out(`  Temporal      ${c.temporal?.address ?? cfg.TEMPORAL_ADDRESS}`);
   out(`  API           http://${cfg.API_HOST}:${cfg.API_PORT}   (OpenAPI: /docs)`);
+  if (cfg.CONSOLE_ENABLED) out(`  Console       http://${cfg.API_HOST}:${cfg.API_PORT}/   (log in with an API key; development: dev-admin-key)`);
   out(`  InfluxDB      ${c.influxdb?.url ?? cfg.INFLUXDB_URL}   org ${cfg.INFLUXDB_ORG}, bucket ${cfg.INFLUXDB_BUCKET}, token ${h.stack.endpoints.influxdb ? maskToken(h.stack.endpoints.influxdb.token) : '?'} (in ${c.influxdb?.tokenFile ?? 'INFLUXDB_TOKEN'})`);
   out(`  NATS          ${c.nats?.url ?? cfg.NATS_URL}   monitor ${c.nats?.monitor ?? '-'}`);
   out(`  EVM chain     ${c.chain?.rpcUrl ?? cfg.CHAIN_RPC_URL}   chain id ${c.chain?.chainId ?? '?'}`);

@@ -51,6 +51,10 @@ export const envSchema = z.object({
   QUEUE_SIZE: int(100_000, 1),
   /** Stream capacity in bytes. */
   QUEUE_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
+  /** Dead-letter stream capacity in messages. Full → the collector holds the poison batch and retries (discard `new`: a dead letter is never dropped to make room). */
+  DLQ_MAX_MSGS: int(1_000_000, 1),
+  /** Dead-letter stream capacity in bytes (the disk the DLQ may use). */
+  DLQ_MAX_BYTES: int(1024 * 1024 * 1024, 1024),
   /** Consumer ack_wait in seconds: an unacked batch is redelivered after this. */
   VISIBILITY_TIMEOUT: int(30, 1, 3600),
   /** Number of partitions (subjects / consumers / collector workflows). */
@@ -104,6 +108,11 @@ export const envSchema = z.object({
   CHAIN_RPC_URL: url(),
   CHAIN_PORT: port(8545),
   ANVIL_BIN: z.string().optional(),
+  // ---- Test Kubernetes API server (infra/stack/kube.ts; tests and local trials only, never a cluster of yours)
+  /** Path to kube-apiserver 1.34 (optional; else the cache, built by infra/scripts/build-kube.sh). */
+  KUBE_APISERVER_BIN: z.string().optional(),
+  /** Path to etcd 3.6 for the test API server (optional; else the cache, built by infra/scripts/build-kube.sh). */
+  ETCD_BIN: z.string().optional(),
   /** Private key of the recorder account (hex). Unset in dev → anvil's first dev account. */
   CHAIN_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex chars').optional(),
   CHAIN_PRIVATE_KEY_FILE: z.string().optional(),
@@ -159,14 +168,105 @@ export const envSchema = z.object({
   /** Public base URL of this API, used in acknowledge links (what a phone or mail client can reach). */
   PUBLIC_API_URL: z.string().url().default('http://127.0.0.1:8080'),
 
+  // ---- Kubernetes remediation (lib/kube, activities/remediation; README "Remediation")
+  /** kubeconfig of the cluster whose nodes are quarantined/drained (bearer-token users only). Unset → in-cluster service account when mounted. */
+  KUBECONFIG: z.string().min(1).optional(),
+  /** kubeconfig context to use instead of its current-context. */
+  KUBE_CONTEXT: z.string().min(1).optional(),
+  /** auto: in-cluster service account when KUBECONFIG is unset and one is mounted; on: only in-cluster; off: only KUBECONFIG. */
+  KUBE_IN_CLUSTER: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** Set by the kubelet in every pod: the API server's service address (in-cluster mode). */
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  KUBERNETES_SERVICE_PORT: port(443),
+  /** Timeout of one Kubernetes API request, ms. */
+  KUBE_REQUEST_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** Device → node map, comma list `device-or-host=node` (GPU UUID or host tag on the left); wins over the host tag. */
+  KUBE_NODE_MAP: z
+    .string()
+    .regex(/^[^=,\s]+=[a-z0-9]([-a-z0-9.]*[a-z0-9])?(,[^=,\s]+=[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/, 'expected a comma list of device-or-host=node (node: a DNS-1123 name)')
+    .optional(),
+  /** The same map as a JSON object file `{ "GPU-…": "node-a", "host-1": "node-b" }` (merged; KUBE_NODE_MAP wins). */
+  KUBE_NODE_MAP_FILE: z.string().min(1).optional(),
+  /** Automatic quarantine on a critical incident whose recommended action is listed: off | shadow (record what it would do) | on. */
+  REMEDIATION_AUTO: z.enum(['off', 'shadow', 'on']).default('off'),
+  /** Recommended-action kinds (lib/kube/recommend.ts: reset, reboot, drain) that auto-quarantine. */
+  REMEDIATION_AUTO_ACTIONS: z
+    .string()
+    .regex(/^(reset|reboot|drain)(,(reset|reboot|drain))*$/, 'expected a comma list of reset, reboot, drain')
+    .default('reset,reboot'),
+  /** Circuit breaker: never more than this many nodes quarantined at once by policy (beyond it, page instead). */
+  REMEDIATION_MAX_NODES: int(2, 0, 10_000),
+  /** Circuit breaker: never more than this percentage of the fleet's nodes quarantined at once. */
+  REMEDIATION_MAX_PERCENT: num(10, 0).refine((v) => v <= 100, 'at most 100'),
+  /** How long a drain keeps retrying evictions that PodDisruptionBudgets block, seconds (then reported, never forced unless asked). */
+  REMEDIATION_DRAIN_TIMEOUT_S: int(600, 5, 86_400),
+  /** Grace period given to evicted pods, seconds; unset → each pod's own terminationGracePeriodSeconds. */
+  REMEDIATION_DRAIN_GRACE_S: z.coerce.number().int().min(0).max(86_400).optional(),
+  /** Release a node quarantined for an incident when that incident auto-resolves (recovered and quiet): true | false (manual release only). */
+  REMEDIATION_RELEASE_ON_RECOVERY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+
+  // ---- Web console (console/, served by the API at /)
+  /** Serve the on-call console at `/` (built into CONSOLE_DIR by scripts/ensure-deps.mjs). */
+  CONSOLE_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Folder of the built console (index.html + assets); relative to the repository root. */
+  CONSOLE_DIR: z.string().min(1).default('dist/console'),
+  /** Temporal Web UI base URL the console links workflows to. Unset → http://localhost:<TEMPORAL_UI_PORT> outside production, no links in production. */
+  TEMPORAL_UI_URL: url(),
+
   // ---- API
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
-  /** Comma list of key:scope[+scope] (scopes: read, ingest, ack, admin). */
+  /**
+   * Comma list of `name=key:scope[+scope]` (scopes: read, ingest, ack, act-as, remediate, admin; see api/auth.ts).
+   * The name is the caller's identity (acks record `key:<name>`); the older `key:scope` form is named `key<N>`.
+   */
   API_KEYS: z.string().optional(),
-  CORS_ORIGINS: z.string().default('http://localhost:3000'),
+  /** Comma list of origins allowed cross-origin. Set but empty → none; unset → http://localhost:3000 in development only. */
+  CORS_ORIGINS: z.string().optional(),
+  /** Requests per minute per API key (each key its own bucket). */
   RATE_LIMIT_PER_MIN: int(600, 1),
+  /** Requests per minute per client IP without a valid key (anonymous or bad key): cannot use up a key's or Slack's budget. */
+  RATE_LIMIT_ANON_PER_MIN: int(120, 1),
+  /** Signed Slack callbacks per minute (counted only once the signature verified; one bucket per Slack team). */
+  RATE_LIMIT_SLACK_PER_MIN: int(600, 1),
+  /**
+   * Proxies whose X-Forwarded-For is believed (Fastify trustProxy): `false` (default: the socket peer is the client),
+   * `true` (any), a hop count, or a comma list of IPs/CIDRs (e.g. the ingress' pod CIDR).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .refine((v) => /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(v.trim()), 'expected true, false, a hop count or a comma list of IPs/CIDRs'),
+  /** /ready answers from a result this fresh, ms (so it cannot be used to hammer InfluxDB and Temporal). */
+  READY_CACHE_MS: int(2_000, 0, 60_000),
+  /** Open /v1/stream connections, all keys together (beyond → 429). */
+  SSE_MAX_CONNECTIONS: int(200, 1, 100_000),
+  /** Open /v1/stream connections per API key (beyond → 429). */
+  SSE_MAX_PER_KEY: int(10, 1, 10_000),
+  /** How far back a resume (Last-Event-ID) may reach, in stream messages; older → resumes at the window's start with a `gap` event. */
+  SSE_RESUME_WINDOW: int(10_000, 1),
+  /** Bytes queued for one SSE client beyond which it is dropped (it reconnects with Last-Event-ID; nothing lost). */
+  SSE_MAX_BUFFER_BYTES: int(1024 * 1024, 16 * 1024),
+  /** A client that has not drained its socket for this long is dropped, ms. */
+  SSE_STALL_MS: int(30_000, 1_000),
+  /** An ack answers within this, ms: with the receipt, or `chain: pending` while the ledger write retries (chain down). */
+  ACK_ANSWER_TIMEOUT_MS: int(4_000, 500, 4_500),
   BODY_LIMIT_BYTES: int(5 * 1024 * 1024, 1024),
+  /**
+   * Seconds added to the wall clock where the API judges a time window (the ±5 min freshness of Slack's
+   * signed requests). Only for rehearsing a skewed host clock (`telemetry-stack chaos --scenario clock-skew`);
+   * must be 0 in production, where the host clock is kept by NTP.
+   */
+  API_CLOCK_OFFSET_S: z.coerce.number().int().min(-86_400).max(86_400).default(0),
+  // ---- CLI → API (cli/api-client.ts: `alerts ack|resolve|snooze` act as the key they present)
+  /** Base URL of the API the CLI's alert commands call. Unset → http://127.0.0.1:<API_PORT> (the local API). */
+  TELEMETRY_API_URL: url(),
+  /** API key the CLI presents (its name is the identity recorded, on chain too). Prefer TELEMETRY_API_KEY_FILE: env is visible to the user's other processes. */
+  TELEMETRY_API_KEY: z.string().min(12, 'an API key is at least 12 characters').optional(),
+  /** File holding the CLI's API key (first line); read only by the CLI. */
+  TELEMETRY_API_KEY_FILE: z.string().min(1).optional(),
+  /** How long the CLI waits for one API answer, ms (above ACK_ANSWER_TIMEOUT_MS: an ack answers within that). */
+  TELEMETRY_API_TIMEOUT_MS: int(15_000, 1_000, 120_000),
   /** Worker /metrics port (0 = off). The alerts worker uses this + 1. */
   WORKER_METRICS_PORT: int(9464, 0, 65_535),
   /** Interface the workers' /metrics binds to (0.0.0.0 in a pod so Prometheus can scrape it). */
@@ -179,6 +279,12 @@ export const envSchema = z.object({
   HEALTH_MODEL_PATH: z.string().optional(),
   /** A second ONNX model (with its meta.json beside it) run in shadow mode: scored and counted (telemetry_health_shadow_points_total), never paged. Unset = none. */
   HEALTH_SHADOW_MODEL_PATH: z.string().min(1).optional(),
+  /** Which shadow verdicts go to InfluxDB (measurement health_shadow): off | disagree (only points whose class differs from the paging model's) | all. */
+  HEALTH_SHADOW_WRITE: z.enum(['off', 'disagree', 'all']).default('disagree'),
+  /** Bound of health_shadow lines per collected batch; the rest are counted (telemetry_health_shadow_lines_dropped_total). */
+  HEALTH_SHADOW_MAX_LINES: int(2_000, 1, 1_000_000),
+  /** `shadow_model` tag of the health_shadow lines. Unset = the first 12 hex digits of the shadow model file's sha256. */
+  HEALTH_SHADOW_MODEL_VERSION: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').optional(),
   HEALTH_HTTP_URL: url(),
   ALERT_RULES_FILE: z.string().optional(),
   /** Incident grouping key: comma list of `device`, `host`, `group` (rule group, else the rule). A device's firings with one key share one incident (workflow, thread, ack). */
@@ -215,7 +321,13 @@ export const envSchema = z.object({
   INGEST_MAX_FUTURE_S: int(86_400, 0, 3_153_600_000),
 });
 
-export type Config = z.infer<typeof envSchema>;
+export type Config = Omit<z.infer<typeof envSchema>, 'CORS_ORIGINS'> & {
+  /** Resolved by loadConfig: '' = no cross-origin access. */
+  CORS_ORIGINS: string;
+};
+
+/** The CORS default, in development only. */
+export const DEV_CORS_ORIGINS = 'http://localhost:3000';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -239,15 +351,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issues,
     );
   }
-  const cfg = parsed.data;
+  // Set-but-empty is a decision (no cross-origin access), not "unset" → the development default.
+  const corsOrigins = env.CORS_ORIGINS !== undefined ? env.CORS_ORIGINS.trim() : parsed.data.NODE_ENV === 'development' ? DEV_CORS_ORIGINS : '';
+  const cfg: Config = { ...parsed.data, CORS_ORIGINS: corsOrigins };
   if (cfg.NODE_ENV === 'production') {
     const problems: { variable: string; problem: string }[] = [];
-    for (const key of ['API_KEYS', 'SLACK_SIGNING_SECRET', 'NOTIFY_ACK_SECRET'] as const) {
+    for (const key of ['API_KEYS', 'SLACK_SIGNING_SECRET', 'NOTIFY_ACK_SECRET', 'TELEMETRY_API_KEY'] as const) {
       const v = cfg[key];
       if (v && DEV_SECRETS.some((s) => v.includes(s)))
         problems.push({ variable: key, problem: 'a development default secret is not accepted in production' });
     }
     if (!cfg.API_KEYS) problems.push({ variable: 'API_KEYS', problem: 'required in production' });
+    if (cfg.API_CLOCK_OFFSET_S !== 0) problems.push({ variable: 'API_CLOCK_OFFSET_S', problem: 'must be 0 in production (a clock offset is for rehearsing skew only)' });
     if (cfg.WITNESS_LOG_KEYS && !cfg.WITNESS_KEY && !cfg.WITNESS_KEY_FILE)
       problems.push({ variable: 'WITNESS_KEY', problem: 'required in production for the witness (no generated key)' });
     if (cfg.LEDGER_WITNESS_URLS && !cfg.LEDGER_CHECKPOINT_KEY && !cfg.LEDGER_CHECKPOINT_KEY_FILE)

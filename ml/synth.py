@@ -49,7 +49,15 @@ FIELDS = [
     "throttle_thermal",
     "throttle_power",
     "throttle_hw_slowdown",
+    # The driver's own verdict (NVML_GPU_RECOVERY_ACTION_*: 0 None, 1 Reset, 2 Reboot, ...), reported by
+    # data-centre boards with the ECC group. Written without RNG draws, so adding it left every other
+    # value of a seed unchanged. ml/driver_labels.py reads it (and the XID catalog) for training labels.
+    "gpu_recovery_action",
 ]
+# Recovery action the driver raises from a fault's onset (A100+ memory error management: an
+# uncorrectable error or a pending row remap needs a GPU reset). xid_79 has none: the GPU is gone.
+RECOVERY_RESET = 1.0
+FAULT_RECOVERY = {"xid_48": RECOVERY_RESET, "xid_63": RECOVERY_RESET}
 
 # Ranges: idle/load power and temperature, clocks and memory per board.
 # RTX 2080 SUPER: nvidia_gpu_exporter captures (idle 39 W/40 C/765 MHz, load 111 W/45 C/2055 MHz,
@@ -296,6 +304,7 @@ def make_trace(rng, trace_id: str, n: int, fault: str | None = None, onset: int 
             if has["ecc"]:
                 row["ecc_sbe"] = sbe
                 row["ecc_dbe"] = dbe
+                row["gpu_recovery_action"] = FAULT_RECOVERY.get(fault, 0.0) if in_fault else 0.0
             tp = throttle_power if util >= 5 else (1.0 if idle_powercap else 0.0)
             if has["throttle"]:
                 if has["throttle_mask"]:

@@ -24,3 +24,9 @@ if (stale) {
     execSync('npm install --no-audit --no-fund --no-save', { cwd: root, stdio: 'inherit', env });
   }
 }
+
+// The web console is compiled here too (console/ → dist/console), so a clean clone serves it
+// from `npm start` and tests it in `npm test`; skipped when the build is newer than its sources.
+const { buildConsole } = await import('./build-console.mjs');
+const built = await buildConsole();
+if (built.built) console.error(`[telemetry-stack] console built into ${built.out}`);

@@ -3,6 +3,11 @@
 // test file (unit → integration → e2e) with node's test runner through tsx, one
 // file at a time (each integration file starts its own servers). Closes with
 // "N passed, N failed". Pass file paths to run a subset.
+//
+// Two files at a time by default (TEST_CONCURRENCY): most of an integration
+// file's wall time is spent waiting on servers, timers and outages, not on the
+// CPU, so two in parallel fit 2 cores and keep the suite inside its CI budget.
+// Each file still owns its servers, ports and data directory.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,14 +45,15 @@ if (prep.status !== 0) {
   process.exit(1);
 }
 
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2) || 1);
 const tap = join(mkdtempSync(join(tmpdir(), 'telemetry-tests-')), 'results.tap');
-console.log(`running ${files.length} test files`);
+console.log(`running ${files.length} test files, ${concurrency} at a time`);
 const started = Date.now();
 const r = spawnSync(
   tsx,
   [
     '--test',
-    '--test-concurrency=1',
+    `--test-concurrency=${concurrency}`,
     '--test-timeout=900000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',

@@ -25,6 +25,9 @@ import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
 import { createHeartbeatActivities } from '../activities/heartbeat/heartbeat-activities.ts';
 import { ensureHeartbeat } from '../activities/heartbeat/start-heartbeat.ts';
 import type { AlertActivities } from '../workflows/alert-activities.ts';
+import type { RemediationActivities } from '../workflows/remediation-activities.ts';
+import { createRemediationActivities } from '../activities/remediation/remediation-activities.ts';
+import { kubeFromConfig } from '../lib/kube/remediation-config.ts';
 import { createOncallActivities } from '../activities/oncall/oncall-activities.ts';
 import { ScheduleStore } from '../lib/oncall/schedule-store.ts';
 import { SilenceStore } from '../lib/oncall/silence-store.ts';
@@ -73,6 +76,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
   const proofs = ledger ? await ledgerProofsFromConfig(cfg, { rpcUrl: ep.chain.rpcUrl, ledger, privateKey: chainPrivateKey(cfg)!, nc, logger }) : undefined;
   let silencesClose: (() => Promise<void>) | undefined;
   let notifyClose: (() => void) | undefined;
+  let kubeClose: (() => void) | undefined;
   try {
     const slackClient = cfg.SLACK_BOT_TOKEN
       ? // 429s go back to the delivery queue (activities/notify), which waits Retry-After and keeps the page queued.
@@ -90,8 +94,13 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
     // Every channel (Slack included) behind the notifier boundary, each page through its delivery queue.
     const notify = notifyFromConfig(cfg, { slackActivities, slackClient, logger });
     notifyClose = notify.close;
+    // Node remediation (workflows/node-remediation.ts): without a cluster its activities answer KubeNotConfigured.
+    const kube = kubeFromConfig(cfg);
+    if (!kube) logger.info('no KUBECONFIG or in-cluster service account: node remediation is unavailable');
+    kubeClose = () => kube?.close();
     // `satisfies` pins the real implementations to the interface the workflow calls.
     const activities = {
+      ...createRemediationActivities({ kube, log: logger }),
       ...slackActivities,
       ...notify.activities,
       ...createLedgerActivities({ ledger, logger, receipts: proofs?.receipts, onWrite: proofs?.onWrite }),
@@ -109,7 +118,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
         alerts: createAlertSignaller({ client, taskQueue: TASK_QUEUES.alerts, policyFor: (alert) => policyForAlert(policies, alert) }),
         logger,
       }),
-    } satisfies AlertActivities;
+    } satisfies AlertActivities & RemediationActivities;
     const worker = await Worker.create({
       connection,
       namespace: ep.temporal.namespace,
@@ -131,6 +140,7 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
     ledger?.close();
     await silencesClose?.();
     notifyClose?.();
+    kubeClose?.();
     await nc.close().catch(() => {});
     await clientConnection.close().catch(() => {});
     await connection.close().catch(() => {});

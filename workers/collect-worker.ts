@@ -15,9 +15,11 @@ import { policyForAlert } from '../lib/alerts/policy.ts';
 import { resolveEndpoints } from '../infra/stack/endpoints.ts';
 import { createCollectActivities } from '../activities/collect/collect-activities.ts';
 import { createAlertSignaller } from '../activities/alerts/signal-alert.ts';
+import { createPolicyEnqueuer } from '../activities/remediation/remediation-starter.ts';
+import { autoPolicyFromConfig, nodeMapFromConfig } from '../lib/kube/remediation-config.ts';
 import { parseGroupBy } from '../lib/alerts/incident.ts';
 import { createOnnxScorer, createHttpScorer, healthLinesFor, type HealthScorer } from '../activities/health/index.ts';
-import { createShadowScorer } from '../activities/health/shadow-scorer.ts';
+import { createShadowScorer, modelFileVersion } from '../activities/health/shadow-scorer.ts';
 import { startCollectors } from './start-collectors.ts';
 import { bundleWorkflowsInChild } from './workflow-bundle.ts';
 import { connectWorker, runMain, loadPolicies, loadRules, onShutdownSignal, serveMetrics } from './shared.ts';
@@ -43,6 +45,9 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
     primary && cfg.HEALTH_SHADOW_MODEL_PATH
       ? createShadowScorer(primary, await createOnnxScorer({ modelPath: cfg.HEALTH_SHADOW_MODEL_PATH }), {
           label: cfg.HEALTH_SHADOW_MODEL_PATH,
+          version: cfg.HEALTH_SHADOW_MODEL_VERSION ?? modelFileVersion(cfg.HEALTH_SHADOW_MODEL_PATH),
+          write: cfg.HEALTH_SHADOW_WRITE,
+          maxLines: cfg.HEALTH_SHADOW_MAX_LINES,
           onError: (err) => logger.warn({ err }, 'shadow health model failed on a batch (primary unaffected)'),
         })
       : primary;
@@ -52,6 +57,8 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
     await ensureTopology(jsm, cfg);
     const client = new Client({ connection: clientConnection, namespace: ep.temporal.namespace });
     const policies = loadPolicies(cfg);
+    const nodeMap = nodeMapFromConfig(cfg);
+    const autoPolicy = autoPolicyFromConfig(cfg);
     const activities = createCollectActivities({
       js: nc.jetstream(),
       jsm,
@@ -76,6 +83,18 @@ export async function run(cfg: Config = loadConfig()): Promise<void> {
         taskQueue: TASK_QUEUES.alerts,
         policyFor: (alert) => policyForAlert(policies, alert),
         groupBy: parseGroupBy(cfg.ALERT_GROUP_BY),
+        // Device → node on every alert (page buttons), and the policy's quarantine when REMEDIATION_AUTO ≠ off.
+        nodeFor: nodeMap.nodeFor,
+        ...(autoPolicy.mode === 'off'
+          ? {}
+          : {
+              autoRemediation: {
+                policy: autoPolicy,
+                enqueue: createPolicyEnqueuer({ client, taskQueue: TASK_QUEUES.alerts }),
+                releaseOnRecovery: cfg.REMEDIATION_RELEASE_ON_RECOVERY,
+                onAutoError: (err: unknown, alert: { alertId: string }) => logger.error({ err, alertId: alert.alertId }, 'auto-quarantine not started; the page goes out'),
+              },
+            }),
       }),
     });
     const worker = await Worker.create({

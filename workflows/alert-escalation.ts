@@ -51,6 +51,9 @@ import {
   type RuleFiringInput,
 } from './alert-messages.ts';
 import { applyRuleFiring } from '../lib/alerts/incident.ts';
+import { remediationRecordedSignal, remediationWorkflowId } from './remediation-messages.ts';
+import type { RemediationRecord, RemediationRequest } from '../lib/kube/remediation-types.ts';
+import { addRemediationRecord } from '../lib/kube/remediation-records.ts';
 
 // Channels go through the notifier boundary (activities/notify). A page may wait its turn in the
 // channel's delivery queue (storms), so the bound is long and liveness comes from heartbeats.
@@ -503,6 +506,14 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     if (state.status === 'silenced' && state.silence?.id === id) endSilence(`ended early by ${by}`);
   });
 
+  // Node remediation (workflows/node-remediation.ts) reports here when done: the timeline and the page show it.
+  // A repeat that changed nothing (a double click, a second policy check) is noted on the timeline only.
+  wf.setHandler(remediationRecordedSignal, (r: RemediationRecord) => {
+    if (!r?.action || !r.node) return;
+    addRemediationRecord((state.remediations ??= []), r);
+    touch(`${r.action} ${r.node} by ${r.by} via ${r.via}: ${r.outcome} — ${r.detail}`);
+  });
+
   wf.setHandler(snoozeSignal, ({ by, duration }) => {
     if (state.status !== 'firing' && state.status !== 'snoozed') return; // nothing to pause
     const requested = tryParseDurationMs(duration ?? '');
@@ -584,6 +595,32 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
     touch();
   }
 
+  /**
+   * Release by policy: the incident recovered and stayed quiet (auto-resolve), and its
+   * quarantine asked to be released then (REMEDIATION_RELEASE_ON_RECOVERY). The release runs
+   * as its own workflow (abandoned by this one, which completes now).
+   */
+  async function releaseAfterRecovery(): Promise<void> {
+    const held = new Map<string, RemediationRecord>();
+    for (const r of state.remediations ?? []) {
+      if (r.action === 'release') held.delete(r.node);
+      else if (r.outcome === 'done' && r.releaseOnRecovery) held.set(r.node, r);
+    }
+    for (const r of held.values()) {
+      const req: RemediationRequest = { action: 'release', node: r.node, gpu: r.gpu, by: 'policy', via: 'policy', reason: 'incident recovered and quiet' };
+      try {
+        await wf.startChild('nodeRemediation', {
+          workflowId: remediationWorkflowId(r.node, 'release', `${state.alert.alertId}@${state.alert.firedAt}`),
+          args: [req],
+          parentClosePolicy: 'ABANDON',
+        });
+        record(`release of ${r.node} started by policy (recovered and quiet)`);
+      } catch (err) {
+        record(`release of ${r.node} by policy not started: ${errorText(err)}`);
+      }
+    }
+  }
+
   // ------------------------------------------------------------- main loop
 
   for (;;) {
@@ -655,6 +692,7 @@ export async function alertEscalation(input: AlertEscalationInput): Promise<Aler
   );
   if (receipt) resolved.receipt = receipt;
   touch();
+  if (resolved.by === 'auto') await releaseAfterRecovery();
   await wf.condition(() => pending === 0 && wf.allHandlersFinished());
   if (reopen) {
     // The condition came back after resolution: a new episode under the same id.

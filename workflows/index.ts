@@ -2,3 +2,5 @@
 export * from './partition-collector.ts';
 export * from './alert-escalation.ts';
 export * from './pipeline-heartbeat.ts';
+export * from './node-remediation.ts';
+export * from './remediation-policy.ts';

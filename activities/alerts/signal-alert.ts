@@ -23,6 +23,11 @@ import { DEFAULT_GROUP_BY, incidentWorkflowId, type GroupKeyPart, type RuleFirin
 import type { alertEscalation } from '../../workflows/alert-escalation.ts';
 import { ALERTS_TASK_QUEUE, firingAgainSignal, recoveredSignal, ruleFiringSignal } from '../../workflows/alert-messages.ts';
 import { createShadowLog, shadowRecordOf, type ShadowRecorder } from './shadow-log.ts';
+import { autoApplies, type AutoRemediationPolicy } from '../../lib/kube/remediation-policy.ts';
+import type { PolicyEnqueuer } from '../remediation/remediation-starter.ts';
+
+/** Incident runs remembered as already queued for the policy (oldest forgotten first). */
+export const MAX_QUEUED_KEYS = 10_000;
 
 export interface AlertSignallerOptions {
   client: Client;
@@ -34,6 +39,15 @@ export interface AlertSignallerOptions {
   groupBy?: readonly GroupKeyPart[];
   /** Where shadow-mode firings are recorded; default a bounded in-process log + metric. */
   shadow?: ShadowRecorder;
+  /** Kubernetes node of a device (lib/kube/node-map.ts); set on the alert so pages offer the node actions. */
+  nodeFor?: (d: { device: string; host?: string }) => string | undefined;
+  /**
+   * Policy-driven quarantine (REMEDIATION_AUTO ≠ off): a critical incident whose recommended action
+   * is listed queues one request per incident run on the `remediationPolicy` workflow, which
+   * decides one at a time (the circuit breaker). Queuing never fails the firing (the page goes
+   * out regardless): an error is reported to `onAutoError`.
+   */
+  autoRemediation?: { policy: AutoRemediationPolicy; enqueue: PolicyEnqueuer; releaseOnRecovery?: boolean; onAutoError?: (err: unknown, alert: AlertInput) => void };
 }
 
 export interface AlertSignaller {
@@ -49,6 +63,8 @@ export function createAlertSignaller({
   policyFor,
   groupBy = DEFAULT_GROUP_BY,
   shadow = createShadowLog(),
+  nodeFor,
+  autoRemediation,
 }: AlertSignallerOptions): AlertSignaller & { shadow: ShadowRecorder } {
   const firingOf = (type: RuleFiringInput['type'], alert: AlertInput, at: string): RuleFiringInput => ({
     type,
@@ -58,6 +74,30 @@ export function createAlertSignaller({
     at,
     values: alert.values,
   });
+  const queued = new Set<string>();
+  /**
+   * One policy check per incident run: the run id is the key, and the policy workflow starts each
+   * key's `nodeRemediation` once (reuse rejected), so later firings of the run add nothing.
+   */
+  async function autoQuarantine(alert: AlertInput, alertId: string, node: string, runId: string): Promise<void> {
+    const auto = autoRemediation!;
+    if (autoApplies(auto.policy, { severity: alert.severity, recommendedAction: alert.triage?.recommendedAction, node })) return;
+    const key = `${alertId}@${runId}`;
+    // Later firings of the same run would only cost the policy workflow history events: skip them here
+    // (the workflow's reuse check stays the guarantee, e.g. after this process restarts).
+    if (queued.has(key)) return;
+    try {
+      await auto.enqueue(
+        { action: 'quarantine', node, gpu: alert.device, alertId, by: 'policy', via: 'policy', auto: auto.policy, ...(auto.releaseOnRecovery ? { releaseOnRecovery: true } : {}) },
+        key,
+      );
+      queued.add(key);
+      if (queued.size > MAX_QUEUED_KEYS) queued.delete(queued.values().next().value!);
+    } catch (err) {
+      auto.onAutoError?.(err, alert);
+    }
+  }
+
   return {
     shadow,
     async fire(alert) {
@@ -67,28 +107,28 @@ export function createAlertSignaller({
       }
       const workflowId = incidentWorkflowId(alert, groupBy);
       const grouped = workflowId !== alertWorkflowId(alert.device, alert.rule);
+      const node = alert.node ?? nodeFor?.({ device: alert.device, host: alert.host });
       const options = {
         workflowId,
         taskQueue,
-        args: [{ alert: { ...alert, alertId: workflowId }, policy: policyFor(alert) }] as Parameters<typeof alertEscalation>,
+        args: [{ alert: { ...alert, alertId: workflowId, ...(node ? { node } : {}) }, policy: policyFor(alert) }] as Parameters<typeof alertEscalation>,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
         // Shown in the Temporal UI's workflow list and header (fixed at start; live state is in current details).
         staticSummary: `${alert.severity} · ${alert.device} · ${grouped ? `incident ${alert.group ?? alert.rule}` : alert.rule}`,
         staticDetails: `${alert.summary}${alert.host ? `\n\nhost ${alert.host}` : ''}${alert.model ? ` · ${alert.model}` : ''}\n\nfired ${alert.firedAt}`,
       };
-      if (grouped) {
-        await client.workflow.signalWithStart<typeof alertEscalation, [RuleFiringInput]>('alertEscalation', {
-          ...options,
-          signal: ruleFiringSignal,
-          signalArgs: [firingOf('firing', alert, alert.firedAt)],
-        });
-        return;
-      }
-      await client.workflow.signalWithStart<typeof alertEscalation, [{ at: string; values: Record<string, number> }]>('alertEscalation', {
-        ...options,
-        signal: firingAgainSignal,
-        signalArgs: [{ at: alert.firedAt, values: alert.values }],
-      });
+      const handle = grouped
+        ? await client.workflow.signalWithStart<typeof alertEscalation, [RuleFiringInput]>('alertEscalation', {
+            ...options,
+            signal: ruleFiringSignal,
+            signalArgs: [firingOf('firing', alert, alert.firedAt)],
+          })
+        : await client.workflow.signalWithStart<typeof alertEscalation, [{ at: string; values: Record<string, number> }]>('alertEscalation', {
+            ...options,
+            signal: firingAgainSignal,
+            signalArgs: [{ at: alert.firedAt, values: alert.values }],
+          });
+      if (autoRemediation && node) await autoQuarantine(alert, workflowId, node, handle.signaledRunId);
     },
     async recovered(alert, at = new Date().toISOString()) {
       if (alert.mode === 'shadow') {

@@ -41,7 +41,10 @@ export interface HealthVerdict {
 /** Health enrichment, as the collector sees it (activities/health implements it). */
 export interface CollectorScorer {
   /** `baselines` holds only the devices of `points`; the result's baselines replace them. */
-  score(points: Point[], baselines: Record<string, Baseline>): Promise<{ results: HealthVerdict[]; baselines: Record<string, Baseline> }>;
+  score(
+    points: Point[],
+    baselines: Record<string, Baseline>,
+  ): Promise<{ results: HealthVerdict[]; baselines: Record<string, Baseline>; shadow?: { lines: string[]; points: number[] } }>;
 }
 
 /** Alert rules, as the collector sees them (lib/alerts/rules implements it). */
@@ -332,6 +335,7 @@ export function createCollectActivities(deps: CollectDeps) {
         const points = good.length === 1 ? good[0]!.points : good.flatMap((g) => g.points);
         let health: HealthVerdict[] | undefined;
         let baselines: Record<string, Baseline> | undefined;
+        let shadow: { lines: string[]; points: number[] } | undefined; // a shadow model's verdicts (none configured: undefined)
         if (deps.scorer && points.length) {
           const mine: Record<string, Baseline> = Object.create(null);
           for (const p of points) {
@@ -342,6 +346,7 @@ export function createCollectActivities(deps: CollectDeps) {
             const scored = await deps.scorer.score(points, mine);
             health = scored.results;
             baselines = scored.baselines;
+            shadow = scored.shadow;
           } catch (err) {
             deps.logger.error({ err, partition }, 'health scoring failed; telemetry is stored without health');
           }
@@ -378,6 +383,13 @@ export function createCollectActivities(deps: CollectDeps) {
             owner.push(-1 - pick[i]!);
           }
           collectMetrics.healthLines.inc(label, hl.length);
+          // `health_shadow` lines ride in the same write, owned by their point like `gpu_health` lines.
+          if (shadow) {
+            for (let i = 0; i < shadow.lines.length; i++) {
+              lines.push(shadow.lines[i]!);
+              owner.push(-1 - shadow.points[i]!);
+            }
+          }
         }
 
         // 4. Write, isolating bad lines.
@@ -406,7 +418,7 @@ export function createCollectActivities(deps: CollectDeps) {
           if (o < 0) {
             // A derived health line: replaying the point regenerates it; count, do not dead-letter.
             collectMetrics.writeErrors.inc({ kind: 'health-line' });
-            deps.logger.warn({ partition, reason }, 'InfluxDB rejected a gpu_health line');
+            deps.logger.warn({ partition, reason }, 'InfluxDB rejected a derived health line (gpu_health / health_shadow)');
             continue;
           }
           const gi = flatMsg[o]!;

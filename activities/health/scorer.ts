@@ -23,6 +23,14 @@ export interface HealthScoreResult {
   results: HealthResult[];
   /** Baselines after this batch; persist them (workflow state) and pass them to the next call. */
   baselines: Record<string, DeviceBaseline>;
+  /** A shadow model's `health_shadow` lines (shadow-scorer.ts), each for the point `points[k]` (index into the input); absent without one. */
+  shadow?: ShadowLines;
+}
+
+/** Derived lines of a batch, with the input index of the point each belongs to (same order). */
+export interface ShadowLines {
+  lines: string[];
+  points: number[];
 }
 
 export interface HealthScorer {

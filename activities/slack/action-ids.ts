@@ -2,7 +2,7 @@
  * The wire contract between the Block Kit buttons rendered by blocks.ts and
  * the interactivity endpoint (api/slack/interactions.ts): one module owns it.
  *
- * action_id = `alert:ack` | `alert:resolve` | `alert:snooze:<duration>`,
+ * action_id = `alert:ack` | `alert:resolve` | `alert:snooze:<duration>` | `alert:quarantine` | `alert:drain` | `alert:release`,
  * value     = the alert id (`alert-<device>-<rule>`).
  * action_id must be unique within one message, hence the duration in the id.
  */
@@ -12,7 +12,10 @@ export const SNOOZE_DURATIONS = ['15m', '1h', '4h'] as const;
 export type SnoozeDuration = (typeof SNOOZE_DURATIONS)[number];
 
 /** What an on-call person can do from Slack. */
-export type SlackAlertAction = 'ack' | 'resolve' | 'snooze';
+export type SlackAlertAction = 'ack' | 'resolve' | 'snooze' | NodeAction;
+/** Node remediation buttons (shown when the incident's device maps to a Kubernetes node). */
+export const NODE_ACTIONS = ['quarantine', 'drain', 'release'] as const;
+export type NodeAction = (typeof NODE_ACTIONS)[number];
 
 export const ACTION_ID_PREFIX = 'alert:';
 
@@ -32,6 +35,7 @@ export function parseActionId(
   if (typeof actionId !== 'string' || !actionId.startsWith(ACTION_ID_PREFIX)) return null;
   const rest = actionId.slice(ACTION_ID_PREFIX.length);
   if (rest === 'ack' || rest === 'resolve') return { action: rest };
+  if ((NODE_ACTIONS as readonly string[]).includes(rest)) return { action: rest as NodeAction };
   if (rest.startsWith('snooze:')) {
     const d = rest.slice('snooze:'.length);
     if ((SNOOZE_DURATIONS as readonly string[]).includes(d)) return { action: 'snooze', snoozeFor: d as SnoozeDuration };

@@ -11,6 +11,8 @@ import type { Button, ContextBlock, KnownBlock, SectionBlock } from '@slack/web-
 import type { AlertState, ChainReceipt } from '../../lib/alerts/types.ts';
 import { SNOOZE_DURATIONS, buildActionId } from './action-ids.ts';
 import { triageText } from './triage-text.ts';
+import { recommendedRemediation } from '../../lib/kube/recommend.ts';
+import type { RemediationRecord } from '../../lib/kube/remediation-types.ts';
 
 export const MAX_BLOCKS = 50;
 export const MAX_SECTION_TEXT = 3000;
@@ -156,6 +158,7 @@ export function alertMessage(state: AlertState, opts: AlertMessageOptions = {}):
     `*Device*\n${escapeMrkdwn(a.device)}`,
     `*Model*\n${escapeMrkdwn(a.model ?? 'unknown')}`,
     `*Host*\n${escapeMrkdwn(a.host ?? 'unknown')}`,
+    ...(a.node ? [`*Node*\n${escapeMrkdwn(a.node)}`] : []),
     `*Rule*\n${escapeMrkdwn(a.rule)}`,
     `*Status*\n${STATUS_EMOJI[state.status]} ${state.status}`,
     `*Escalation*\nlevel ${state.level + 1}${state.repeats > 0 ? `, repeat ${state.repeats}` : ''}`,
@@ -200,6 +203,10 @@ export function alertMessage(state: AlertState, opts: AlertMessageOptions = {}):
   }
   if (lifecycle.length) blocks.push(mrkdwnSection(lifecycle.join('\n')));
 
+  // Node remediation (quarantine/drain/release): the last few records, newest last.
+  const rem = (state.remediations ?? []).slice(-MAX_REMEDIATIONS_SHOWN);
+  if (rem.length) blocks.push(mrkdwnSection(rem.map(remediationLine).join('\n')));
+
   if (!closed) {
     const elements: Button[] = [];
     if (!state.ack) elements.push(button('Acknowledge', buildActionId('ack'), a.alertId, 'primary'));
@@ -209,6 +216,8 @@ export function alertMessage(state: AlertState, opts: AlertMessageOptions = {}):
     }
     blocks.push({ type: 'actions', block_id: 'alert_actions', elements });
   }
+  const nodeButtons = nodeActionButtons(state);
+  if (nodeButtons.length) blocks.push({ type: 'actions', block_id: 'node_actions', elements: nodeButtons });
 
   const footer = [`alert \`${escapeMrkdwn(a.alertId)}\``];
   if (state.raisedReceipt) footer.push(`raised: ${receiptText(state.raisedReceipt, opts)}`);
@@ -216,6 +225,43 @@ export function alertMessage(state: AlertState, opts: AlertMessageOptions = {}):
   blocks.push(context(footer));
 
   return { text: alertFallbackText(state), blocks: blocks.slice(0, MAX_BLOCKS) };
+}
+
+/** Remediation records shown on the message. */
+export const MAX_REMEDIATIONS_SHOWN = 5;
+const OUTCOME_EMOJI = { done: ':white_check_mark:', already: ':ballot_box_with_check:', shadow: ':ghost:', refused: ':no_entry:', blocked: ':hourglass:', failed: ':x:' } as const;
+
+function remediationLine(r: RemediationRecord): string {
+  return `${OUTCOME_EMOJI[r.outcome]} *${r.action}* \`${escapeMrkdwn(r.node)}\` by ${who(r.by)} via ${r.via} ${slackDate(r.finishedAt)}: ${escapeMrkdwn(truncate(r.detail, 400))}`;
+}
+
+/** Is a quarantine (or drain) of ours still on the node, as far as this incident knows? */
+function heldNode(state: AlertState): string | undefined {
+  let held: string | undefined;
+  for (const r of state.remediations ?? []) {
+    if (r.action === 'release' && (r.outcome === 'done' || r.outcome === 'already')) held = undefined;
+    else if (r.action !== 'release' && (r.outcome === 'done' || r.outcome === 'already')) held = r.node;
+  }
+  return held;
+}
+
+/**
+ * Quarantine / Drain while the incident is open and its device maps to a node; Release once a
+ * quarantine holds (also after the incident closed). The catalog's recommended action is primary.
+ */
+export function nodeActionButtons(state: AlertState): Button[] {
+  const a = state.alert;
+  if (!a.node) return [];
+  const recommended = recommendedRemediation(a.triage?.recommendedAction);
+  const style = (act: 'quarantine' | 'drain') => (recommended === act ? ('primary' as const) : undefined);
+  const out: Button[] = [];
+  const held = heldNode(state);
+  if (state.status !== 'resolved') {
+    if (!held) out.push(button(`Quarantine ${a.node}`, buildActionId('quarantine'), a.alertId, style('quarantine')));
+    out.push(button(`Drain ${a.node}`, buildActionId('drain'), a.alertId, style('drain')));
+  }
+  if (held) out.push(button(`Release ${held}`, buildActionId('release'), a.alertId));
+  return out;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import { ACK_LINK_PATH, AckTokenError, verifyAckToken, type AckTokenClaims } from '../../lib/notify/ack-token.ts';
 import type { ApiServices } from '../services.ts';
+import { AlertOperationError, alertErrorStatus } from '../alert-errors.ts';
 
 export const ackRejected = new Counter({
   name: 'telemetry_notify_ack_rejected_total',
@@ -61,7 +62,7 @@ export const notifyAckRoutes: FastifyPluginAsync<NotifyAckOptions> = async (app,
     }
   }
 
-  app.get(ACK_LINK_PATH, async (req, reply) => {
+  app.get(ACK_LINK_PATH, { schema: { hide: true } }, async (req, reply) => {
     const c = claims(req, reply);
     if (!c) return reply;
     const action = `${ACK_LINK_PATH}?token=${encodeURIComponent((req.query as { token: string }).token)}`;
@@ -75,7 +76,7 @@ export const notifyAckRoutes: FastifyPluginAsync<NotifyAckOptions> = async (app,
       );
   });
 
-  app.post(ACK_LINK_PATH, async (req, reply) => {
+  app.post(ACK_LINK_PATH, { schema: { hide: true } }, async (req, reply) => {
     const c = claims(req, reply);
     if (!c) return reply;
     if ((await opts.services.alerts.get(c.alertId)) === undefined) return reply.code(404).send({ error: 'not_found', message: `no alert ${c.alertId}` });
@@ -84,8 +85,7 @@ export const notifyAckRoutes: FastifyPluginAsync<NotifyAckOptions> = async (app,
     try {
       result = await opts.services.alerts.ack(c.alertId, by, c.via);
     } catch (err) {
-      const msg = (err as Error).message ?? '';
-      if (/resolved|rejected|validat/i.test(msg)) return reply.code(409).send({ error: 'conflict', message: msg });
+      if (err instanceof AlertOperationError && alertErrorStatus(err) !== 503) return reply.code(alertErrorStatus(err)).send({ error: err.code, message: err.message });
       throw err;
     }
     req.log.info({ alertId: c.alertId, via: c.via, by }, 'acknowledged from a signed link');

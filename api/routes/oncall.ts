@@ -2,12 +2,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireScope } from '../auth.ts';
+import { actingIdentity, requireScope } from '../auth.ts';
 import type { RouteContext } from '../app.ts';
+import { problemSchema } from '../openapi-responses.ts';
 import { NoSchedulesError } from '../oncall-service.ts';
 import { UnknownScheduleError } from '../../lib/oncall/resolve.ts';
 import { ScheduleFileError } from '../../lib/oncall/schedule-schema.ts';
-import { SilenceRequestError } from '../../lib/oncall/silences.ts';
+import { SilenceRequestError, SilenceRequestSchema } from '../../lib/oncall/silences.ts';
 import { SilenceNotFoundError } from '../../lib/oncall/silence-store.ts';
 
 const at = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time with offset' });
@@ -27,6 +28,7 @@ export const oncallRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
         summary: 'Who is on call, per schedule, now or at a given time',
         tags: ['oncall'],
         querystring: z.object({ schedule: z.string().min(1).max(64).optional(), at: at.optional() }),
+        response: { 200: z.unknown(), 404: problemSchema, 503: problemSchema },
       },
     },
     async (req, reply) => {
@@ -48,16 +50,22 @@ export const oncallRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     '/v1/silences',
     {
       preHandler: ack,
+      // Validated in the handler by lib/oncall/silences.ts (one schema, 400 naming each bad field); documented from it.
+      validatorCompiler: () => (value: unknown) => ({ value }),
       schema: {
         summary: 'Silence alerts (or plan a maintenance window): matching alerts page nobody; running escalations pause at once',
         tags: ['oncall'],
-        // Validated by lib/oncall/silences.ts (one schema); 400 names each bad field.
-        body: z.object({}).passthrough(),
+        body: SilenceRequestSchema.partial({ by: true }),
+        response: { 201: z.unknown(), 400: problemSchema, 403: problemSchema },
       },
     },
     async (req, reply) => {
+      // Who silences is the caller (the key's identity), as for acks: a body `by` needs act-as.
+      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
+      const who = actingIdentity(req.apiKey!, typeof body.by === 'string' ? body.by : undefined);
+      if (!who.ok) return reply.code(403).send({ error: 'forbidden', message: who.message });
       try {
-        return reply.code(201).send(await oncall.silences.add(req.body));
+        return reply.code(201).send(await oncall.silences.add({ ...body, by: who.by }));
       } catch (err) {
         if (err instanceof SilenceRequestError) return reply.code(400).send({ error: 'bad_request', message: err.message, issues: err.issues });
         throw err;
@@ -72,13 +80,17 @@ export const oncallRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       schema: {
         summary: 'End a silence early (kept for audit); paused alerts resume or resolve',
         tags: ['oncall'],
-        params: z.object({ id: z.string().min(1).max(100) }),
-        body: z.object({ by: z.string().min(1).max(200), reason: z.string().max(500).optional() }),
+        // Silence ids are `sil-<base36>-<hex>`; anything else cannot name one (and is no valid KV key).
+        params: z.object({ id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/, 'a silence id is [A-Za-z0-9_-]') }),
+        body: z.object({ by: z.string().min(1).max(200).optional(), reason: z.string().max(500).optional() }).nullish(),
+        response: { 200: z.unknown(), 403: problemSchema, 404: problemSchema },
       },
     },
     async (req, reply) => {
+      const who = actingIdentity(req.apiKey!, req.body?.by);
+      if (!who.ok) return reply.code(403).send({ error: 'forbidden', message: who.message });
       try {
-        return await oncall.silences.end(req.params.id, req.body.by, req.body.reason);
+        return await oncall.silences.end(req.params.id, who.by, req.body?.reason);
       } catch (err) {
         if (err instanceof SilenceNotFoundError) return reply.code(404).send({ error: 'not_found', message: err.message });
         throw err;

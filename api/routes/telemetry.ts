@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import { PointTooLargeError, PublishError, StreamFullError } from '../../lib/stream/publisher.ts';
 import { requireScope } from '../auth.ts';
@@ -11,6 +12,13 @@ import type { RouteContext } from '../app.ts';
 import type { Point } from '../../lib/point.ts';
 
 const accepted = z.object({ accepted: z.number(), batches: z.number(), duplicates: z.number(), batchId: z.string() });
+/** Bodies refused with 400 (nothing of them published), by format. */
+export const ingestRefused = new Counter({
+  name: 'telemetry_api_ingest_refused_total',
+  help: 'POST /v1/telemetry bodies refused with 400 (invalid point, control character in a tag, timestamp outside the window), by format (json, line_protocol)',
+  labelNames: ['format'] as const,
+});
+
 const problem = z.object({ error: z.string(), message: z.string(), issues: z.any().optional() });
 
 export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
@@ -38,12 +46,14 @@ export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
           points = parseLineProtocol(String(req.body ?? ''), range);
         } catch (err) {
           if (!(err instanceof LineProtocolError)) throw err;
+          ingestRefused.inc({ format: 'line_protocol' });
           return reply.code(400).send({ error: 'bad_request', message: err.message, issues: [{ line: err.line, message: err.reason }] });
         }
       } else {
         const parsed = telemetryBodySchema.safeParse(req.body);
         if (!parsed.success) {
           const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+          ingestRefused.inc({ format: 'json' });
           return reply.code(400).send({
             error: 'bad_request',
             message: issues.map((i) => `${i.path || '(body)'}: ${i.message}`).slice(0, 5).join('; '),
@@ -54,6 +64,7 @@ export const telemetryRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
         // A point InfluxDB cannot store would dead-letter its whole batch later: refuse the body now.
         const issues = timestampIssues(points, range);
         if (issues.length > 0) {
+          ingestRefused.inc({ format: 'json' });
           return reply.code(400).send({
             error: 'bad_request',
             message: issues.map((i) => `${i.path}: ${i.message}`).slice(0, 5).join('; '),

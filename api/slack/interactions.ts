@@ -16,6 +16,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { parseActionId, type SlackAlertAction, type SnoozeDuration } from '../../activities/slack/action-ids.ts';
 import { SLACK_SIGNATURE_HEADER, SLACK_TIMESTAMP_HEADER, verifySlackSignature } from './signature.ts';
+import { FixedWindowLimiter } from '../fixed-window-limiter.ts';
 
 export const SLACK_INTERACTIONS_PATH = '/slack/interactions';
 /** Slack's deadline is 3 s; leave room for the network. */
@@ -41,6 +42,11 @@ export interface SlackInteractionsOptions {
   now?: () => number;
   /** How long to wait for onAction before answering Slack anyway, ms. */
   ackTimeoutMs?: number;
+  /**
+   * Budgets per minute: `signed` for callbacks whose signature verified (Slack's own bucket, so bad-key
+   * or forged traffic from anywhere cannot use it up), `unsigned` per client IP for refused ones.
+   */
+  rateLimit?: { signedPerMin: number; unsignedPerMin: number };
 }
 
 interface BlockActionsPayload {
@@ -85,6 +91,8 @@ function header(req: FastifyRequest, name: string): string | undefined {
 export const slackInteractions: FastifyPluginAsync<SlackInteractionsOptions> = async (app, opts) => {
   if (!opts.signingSecret) throw new TypeError('slackInteractions: signingSecret is required');
   const ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  const signed = new FixedWindowLimiter(opts.rateLimit?.signedPerMin ?? 600);
+  const unsigned = new FixedWindowLimiter(opts.rateLimit?.unsignedPerMin ?? 120);
 
   // Keep every body as the exact string received: the signature covers those bytes,
   // and a JSON body must not be rejected by the JSON parser before it is verified.
@@ -93,7 +101,8 @@ export const slackInteractions: FastifyPluginAsync<SlackInteractionsOptions> = a
     done(null, body);
   });
 
-  app.post(SLACK_INTERACTIONS_PATH, async (req, reply) => {
+  // Not in the OpenAPI document: Slack's own callback, not an API for clients (and only Slack can sign it).
+  app.post(SLACK_INTERACTIONS_PATH, { schema: { hide: true } }, async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : undefined;
     const ok = verifySlackSignature({
       signingSecret: opts.signingSecret,
@@ -102,27 +111,35 @@ export const slackInteractions: FastifyPluginAsync<SlackInteractionsOptions> = a
       body: raw,
       now: opts.now?.(),
     });
+    // Counted after the HMAC check: only Slack can spend the signed bucket.
+    const limit = ok ? signed.hit('slack') : unsigned.hit(req.ip);
+    if (!limit.allowed) {
+      return reply
+        .code(429)
+        .header('retry-after', String(limit.retryAfterS))
+        .send({ error: 'rate_limited', message: `too many ${ok ? 'Slack callbacks' : 'unsigned requests'}; retry in ${limit.retryAfterS} s` });
+    }
     if (!ok) {
       req.log.warn({ ip: req.ip }, 'slack interaction refused: bad or stale signature');
-      return reply.code(401).send({ error: 'invalid Slack signature' });
+      return reply.code(401).send({ error: 'invalid_signature', message: 'invalid or stale Slack signature (X-Slack-Signature, X-Slack-Request-Timestamp)' });
     }
 
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType !== 'application/x-www-form-urlencoded') {
-      return reply.code(400).send({ error: 'expected application/x-www-form-urlencoded' });
+      return reply.code(400).send({ error: 'bad_request', message: 'expected application/x-www-form-urlencoded' });
     }
     const form = new URLSearchParams(raw);
     if (form.get('ssl_check') === '1') return reply.code(200).send();
     const payloadText = form.get('payload');
-    if (!payloadText) return reply.code(400).send({ error: 'missing payload field' });
+    if (!payloadText) return reply.code(400).send({ error: 'bad_request', message: 'missing payload field' });
     let payload: BlockActionsPayload;
     try {
       payload = JSON.parse(payloadText) as BlockActionsPayload;
     } catch {
-      return reply.code(400).send({ error: 'payload is not JSON' });
+      return reply.code(400).send({ error: 'bad_request', message: 'payload is not JSON' });
     }
     if (payload === null || typeof payload !== 'object') {
-      return reply.code(400).send({ error: 'payload is not an object' });
+      return reply.code(400).send({ error: 'bad_request', message: 'payload is not an object' });
     }
 
     const actions = actionsFromPayload(payload);

@@ -7,7 +7,7 @@
  */
 import { httpOk, waitUntilReady, type ManagedServer } from '../../infra/stack/process.ts';
 import { isolatedProcessEnv, startIsolatedStack, type IsolatedStack } from '../../infra/stack/isolated-stack.ts';
-import { ALL_COMPONENTS, type ComponentName } from '../../infra/stack/stack.ts';
+import { ALL_COMPONENTS, type ComponentName, type RunningStack } from '../../infra/stack/stack.ts';
 import { taskQueueHasPollers } from '../../infra/stack/temporal.ts';
 import type { Config } from '../../lib/config.ts';
 import { connectNats, ensureTopology } from '../../lib/stream/jetstream.ts';
@@ -35,13 +35,16 @@ export interface BenchStack {
   /** Complete environment for a child pointed at this stack (nothing inherited that points elsewhere). */
   childEnv: Record<string, string>;
   dataDir: string;
+  /** The servers themselves (the chaos suite stops and restarts them; a restarted one is pushed onto `servers`). */
+  running: RunningStack;
   nc: NatsConnection;
   jsm: JetStreamManager;
   influx: { url: string; token: string; org: string; bucket: string };
   /** Base URL of the API child (once started). */
   apiUrl: string;
   pids(): Partial<Record<ProcessRole, number>>;
-  startService(name: ServiceName): Promise<void>;
+  /** Starts a child and waits until it serves; `env` adds settings for this child only. */
+  startService(name: ServiceName, env?: Record<string, string>): Promise<void>;
   stopService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
@@ -99,6 +102,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     cfg: iso.cfg,
     childEnv,
     dataDir: iso.dataDir,
+    running: iso.stack,
     nc,
     jsm,
     influx: { url: ep.influxdb!.url, token: ep.influxdb!.token, org: ep.influxdb!.org, bucket: ep.influxdb!.bucket },
@@ -109,8 +113,8 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
       for (const [name, s] of services) out[name] = s.pid;
       return out;
     },
-    async startService(name) {
-      const { child, server, logFile } = spawnService(name, { dataDir: iso.dataDir, env: iso.env, baseEnv: isolatedProcessEnv() });
+    async startService(name, env) {
+      const { child, server, logFile } = spawnService(name, { dataDir: iso.dataDir, env: { ...iso.env, ...env }, baseEnv: isolatedProcessEnv() });
       services.set(name, server);
       const ready =
         name === 'api'

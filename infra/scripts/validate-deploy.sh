@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Validates the deployment assets offline:
-#   1. helm lint + helm template of infra/helm/telemetry-stack (two value sets),
-#      and the chart's guards (no existingSecret / no CHAIN_RPC_URL → fail);
+#   1. helm lint + helm template of infra/helm/telemetry-stack (all features,
+#      minimal, ledger witness, values-production.yaml), and the chart's guards
+#      (no existingSecret / no CHAIN_RPC_URL → fail). The same renders against a
+#      real API server: test/integration/infra/chart-apiserver.test.ts;
 #   2. kubeconform -strict on the rendered manifests: built-in kinds against
 #      the schemas shipped in PyPI kubernetes-validate (made standalone here),
 #      CRDs (ScaledObject, ServiceMonitor, PrometheusRule) against the schemas
@@ -192,6 +194,10 @@ step "helm template (ledger witness on: its Deployment, Service, PVC and own Sec
   --set ledgerWitness.enabled=true --set ledgerWitness.existingSecret=tw-witness-key \
   --set-string 'ledgerWitness.logKeys=ledger.example+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW' >"$OUT/witness.yaml"
 
+step "helm template (values-production.yaml: remediation RBAC on)"
+"$HELM" template telemetry-stack "$CHART" --namespace telemetry --kube-version "$KUBE_VERSION" \
+  -f "$CHART/values-production.yaml" >"$OUT/production.yaml"
+
 step "chart guards refuse unsafe values"
 if "$HELM" template ts "$CHART" --kube-version "$KUBE_VERSION" --set config.CHAIN_RPC_URL=http://chain:8545 >/dev/null 2>&1; then
   die "chart rendered without existingSecret"
@@ -210,7 +216,7 @@ if kubeconform "$OUT/typo.yaml" >/dev/null 2>&1; then die "kubeconform accepted 
 rm -f "$OUT/typo.yaml"
 
 step "kubeconform"
-kubeconform "$OUT/rendered.yaml" "$OUT/minimal.yaml" "$OUT/witness.yaml"
+kubeconform "$OUT/rendered.yaml" "$OUT/minimal.yaml" "$OUT/witness.yaml" "$OUT/production.yaml"
 
 # ---- chart copies ---------------------------------------------------------------
 step "chart files/ match their sources"

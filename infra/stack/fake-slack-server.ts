@@ -75,6 +75,7 @@ export class FakeSlackServer {
   /** Every message, in posting order, per channel id. */
   readonly messages = new Map<string, FakeMessage[]>();
   private readonly failures: { method?: string; failure: Failure }[] = [];
+  private readonly windows: { method?: string; failure: Failure; from: number; until: number }[] = [];
   private readonly channels = new Map<string, string>(); // id → name
   private readonly strictChannels: boolean;
   private server: Server | undefined;
@@ -170,10 +171,33 @@ export class FakeSlackServer {
     return ((1 - b.tokens) / rate) * 1000;
   }
 
+  /**
+   * Fail every call (of `method`, or of any method) for the next `ms` milliseconds — an outage by
+   * time rather than by count (the chaos suite's "429, then 500, for 30 s"). Windows queue up: each
+   * starts when the previous one ends. Counted failures (failNext) are served first.
+   */
+  failFor(failure: Failure, ms: number, method?: string): void {
+    const last = this.windows.at(-1);
+    const from = Math.max(Date.now(), last?.until ?? 0);
+    this.windows.push({ method, failure, from, until: from + ms });
+  }
+
+  /** Drops every failure still to come (counted and windows): Slack is healthy again from now on. */
+  clearFailures(): void {
+    this.failures.length = 0;
+    this.windows.length = 0;
+  }
+
+  /** End of the last failure window (epoch ms; 0 = none). */
+  get failingUntil(): number {
+    return this.windows.at(-1)?.until ?? 0;
+  }
+
   private takeFailure(method: string): Failure | undefined {
     const i = this.failures.findIndex((f) => f.method === undefined || f.method === method);
-    if (i < 0) return undefined;
-    return this.failures.splice(i, 1)[0]!.failure;
+    if (i >= 0) return this.failures.splice(i, 1)[0]!.failure;
+    const now = Date.now();
+    return this.windows.find((w) => w.from <= now && now < w.until && (w.method === undefined || w.method === method))?.failure;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

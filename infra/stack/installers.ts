@@ -35,6 +35,22 @@ export async function installAiosmtpd(cache: string): Promise<string> {
   return join(venv, 'bin', 'aiosmtpd');
 }
 
+export const SCHEMATHESIS_VERSION = '4.32.5';
+
+/** `schemathesis` (PyPI; property-based API fuzzing from the OpenAPI document) in the cache's venv. */
+export async function installSchemathesis(cache: string): Promise<string> {
+  const venv = join(cache, 'venv');
+  if (!existsSync(join(venv, 'bin', 'python'))) await run('python3', ['-m', 'venv', venv]);
+  await run(join(venv, 'bin', 'pip'), ['install', '-q', `schemathesis==${SCHEMATHESIS_VERSION}`], { maxBuffer: 16 * 1024 * 1024 });
+  return join(venv, 'bin', 'schemathesis');
+}
+
+/** The schemathesis binary in the cache venv, installed when missing. */
+export async function resolveSchemathesis(cache: string): Promise<string> {
+  const bin = join(cache, 'venv', 'bin', 'schemathesis');
+  return existsSync(bin) ? bin : installSchemathesis(cache);
+}
+
 /** nats-server: Debian's package when root, else `go install` into the cache. */
 export async function installNats(cache: string): Promise<string> {
   if (process.getuid?.() === 0) {
@@ -62,4 +78,13 @@ export async function installInfluxd(cache: string, onProgress?: (msg: string) =
     maxBuffer: 256 * 1024 * 1024,
   });
   return stdout.trim().split('\n').pop() ?? join(cache, 'bin', `influxd-${INFLUXD_VERSION}`);
+}
+
+/** kube-apiserver 1.34 + etcd 3.6 built from the Go module proxy (~7 min cold; cached afterwards). */
+export async function installKube(cache: string, onProgress?: (msg: string) => void): Promise<void> {
+  onProgress?.('building kube-apiserver and etcd from the Go module proxy (first run only; ~7 min on 2 cores)…');
+  await run('bash', [join(REPO_ROOT, 'infra/scripts/build-kube.sh')], {
+    env: { ...process.env, TELEMETRY_CACHE_DIR: cache },
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }

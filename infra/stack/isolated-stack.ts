@@ -80,6 +80,6 @@ export async function startIsolatedStack(opts: IsolatedStackOptions = {}): Promi
 
 /** This process's env minus the settings that would point a child at the developer's own stack. */
 export function isolatedProcessEnv(): Record<string, string> {
-  const drop = /^(TEMPORAL_|NATS_|INFLUX|CHAIN_|API_|DATA_DIR|SLACK_|LEDGER_|STREAM_|SUBJECT_|QUEUE_|PARTITIONS_)/;
+  const drop = /^(TEMPORAL_|NATS_|INFLUX|CHAIN_|API_|TELEMETRY_API_|DATA_DIR|SLACK_|LEDGER_|STREAM_|SUBJECT_|QUEUE_|PARTITIONS_)/;
   return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !drop.test(k))) as Record<string, string>;
 }

@@ -4,6 +4,8 @@
  * Everything here must be JSON-serialisable (it crosses Temporal payloads).
  */
 
+import type { RemediationRecord } from '../kube/remediation-types.ts';
+
 export type Severity = 'warning' | 'critical';
 export type HealthClass = 'healthy' | 'degraded' | 'critical';
 
@@ -31,6 +33,8 @@ export interface AlertInput {
   firedAt: string;
   /** The rule's group (alert rules `group`): firings of one device and group form one incident. */
   group?: string;
+  /** Kubernetes node of the device (lib/kube/node-map.ts), when known: enables the node actions on the page. */
+  node?: string;
   /** `shadow`: the rule scores and records but pages nobody (alert rules `mode`). Absent = `page`. */
   mode?: RuleMode;
   /** Evidence for the page (lib/alerts/triage.ts): deterministic, built only from the data. */
@@ -126,4 +130,6 @@ export interface AlertState {
   history: { at: string; event: string }[];
   /** Rule firings grouped into this incident (bounded, lib/alerts/incident.ts MAX_INCIDENT_FIRINGS). */
   firings?: IncidentFiring[];
+  /** Node remediations run for this incident (quarantine/drain/release; newest last, bounded and compacted by lib/kube/remediation-records.ts). */
+  remediations?: RemediationRecord[];
 }

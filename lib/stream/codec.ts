@@ -90,8 +90,9 @@ export interface LayoutProbe {
   /** Bytes the point adds to the encoded message. */
   grow: number;
   device: string;
-  /** Header entry of a device new to the batch. */
+  /** Header entry of a device new to the batch (or whose tags changed within it), with those tags. */
   deviceEntry?: string;
+  tags?: Record<string, string>;
   /** Shape index, or -1 for a new shape (then `keys`/`shapeKey` are set). */
   shape: number;
   keys?: string[];
@@ -105,8 +106,13 @@ export interface LayoutProbe {
  * size a batcher counts is by construction the size encodeBatch writes.
  */
 export class BatchLayout {
+  /** Device id → index of its newest header entry. */
   readonly devIdx = new Map<string, number>();
   readonly devEntries: string[] = [];
+  /** The tags of each header entry: a device whose tags change within a batch gets a second entry. */
+  private readonly devTags: Record<string, string>[] = [];
+  /** Header entry index of each committed point, in order. */
+  readonly rowDevice: number[] = [];
   readonly fieldIdx = new Map<string, number>();
   readonly fieldNames: string[] = [];
   readonly shapeIdx = new Map<string, number>();
@@ -124,7 +130,10 @@ export class BatchLayout {
   probe(p: Point, lineBytes: number, entryOf: (p: Point) => string = (q) => deviceEntryJson(q.device, q.tags)): LayoutProbe {
     let grow = WIRE.rowBytes + (lineBytes > 0 ? lineBytes + 1 : 0);
     let deviceEntry: string | undefined;
-    if (!this.devIdx.has(p.device)) {
+    const di = this.devIdx.get(p.device);
+    // A device whose tags change mid-batch (a host rename, a new label) gets an entry per tag set:
+    // keyed by id alone, its later lines would not start with the header's series key (poison).
+    if (di === undefined || (this.devTags[di] !== p.tags && !sameTags(this.devTags[di]!, p.tags))) {
       deviceEntry = entryOf(p);
       grow += Buffer.byteLength(deviceEntry, 'utf8') + (this.devEntries.length ? 1 : 0);
     }
@@ -140,7 +149,7 @@ export class BatchLayout {
       nf++;
     }
     grow += WIRE.valueBytes * nf;
-    if (same && nf === last.length) return { grow, device: p.device, deviceEntry, shape: this.lastShape };
+    if (same && nf === last.length) return { grow, device: p.device, deviceEntry, tags: p.tags, shape: this.lastShape };
     const keys: string[] = [];
     for (const k in f) {
       const v = f[k]!;
@@ -148,7 +157,7 @@ export class BatchLayout {
     }
     const shapeKey = keys.join('\u0000');
     const known = this.shapeIdx.get(shapeKey);
-    if (known !== undefined) return { grow, device: p.device, deviceEntry, shape: known, keys };
+    if (known !== undefined) return { grow, device: p.device, deviceEntry, tags: p.tags, shape: known, keys };
     // A new shape: its entry `[i,j,…]`, and the names it introduces (indexes assigned in key order).
     let nextField = this.fieldNames.length;
     let entry = 1; // "["
@@ -162,14 +171,16 @@ export class BatchLayout {
     });
     entry += 1; // "]"
     grow += entry + (this.shapes.length ? 1 : 0);
-    return { grow, device: p.device, deviceEntry, shape: -1, keys, shapeKey };
+    return { grow, device: p.device, deviceEntry, tags: p.tags, shape: -1, keys, shapeKey };
   }
 
   commit(pr: LayoutProbe): number {
     if (pr.deviceEntry !== undefined) {
       this.devIdx.set(pr.device, this.devEntries.length);
       this.devEntries.push(pr.deviceEntry);
+      this.devTags.push(pr.tags!);
     }
+    this.rowDevice.push(this.devIdx.get(pr.device)!);
     let shape = pr.shape;
     if (shape < 0) {
       shape = this.shapes.length;
@@ -252,7 +263,7 @@ export function encodeBatch(origin: string, points: readonly Point[], pre?: PreE
     for (let c = 0; c < cut; c++) sec = sec * 10 + (ts.charCodeAt(c) - 48);
     let ns = 0;
     for (let c = cut > 0 ? cut : 0; c < ts.length; c++) ns = ns * 10 + (ts.charCodeAt(c) - 48);
-    dv.setUint32(off, layout.devIdx.get(p.device)!, true);
+    dv.setUint32(off, layout.rowDevice[i]!, true);
     dv.setFloat64(off + 4, sec, true);
     dv.setUint32(off + 12, ns, true);
     dv.setUint32(off + 16, shapes[i]!, true);

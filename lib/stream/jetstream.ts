@@ -24,7 +24,9 @@ import { collectorWorkflowId } from '../temporal-names.ts';
 export type StreamConfig = Pick<
   Config,
   'STREAM_NAME' | 'SUBJECT_PREFIX' | 'QUEUE_SIZE' | 'QUEUE_MAX_BYTES' | 'VISIBILITY_TIMEOUT' | 'PARTITIONS_PER_TOPIC' | 'STREAM_REPLICAS'
->;
+> &
+  // Unset → the config defaults (callers that build a StreamConfig by hand need not know the DLQ's size).
+  Partial<Pick<Config, 'DLQ_MAX_MSGS' | 'DLQ_MAX_BYTES'>>;
 
 export const DUPLICATE_WINDOW_MS = 120_000;
 /**
@@ -74,6 +76,10 @@ export async function connectNats(url: string, name = 'telemetry-stack'): Promis
  * undecodable batches, and the lines InfluxDB rejects by content, to the DLQ;
  * every other failure holds the backlog and retries.
  */
+/** The DLQ's size when the config does not say (the same as lib/config.ts's defaults). */
+const DLQ_DEFAULT_MAX_MSGS = 1_000_000;
+const DLQ_DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+
 export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): Promise<void> {
   const subjects = [`${cfg.SUBJECT_PREFIX}.*`];
   const streamCfg = {
@@ -97,8 +103,11 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
     subjects: [dlqSubject(cfg, 0).replace(/\.0$/, '.*')],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_msgs: 1_000_000,
+    // New, not Old: a full DLQ refuses the move, so the collector holds the poison batch and retries
+    // (operational alert) instead of silently dropping the oldest dead letter to make room.
+    discard: DiscardPolicy.New,
+    max_msgs: cfg.DLQ_MAX_MSGS ?? DLQ_DEFAULT_MAX_MSGS,
+    max_bytes: cfg.DLQ_MAX_BYTES ?? DLQ_DEFAULT_MAX_BYTES,
     num_replicas: cfg.STREAM_REPLICAS,
   });
   for (let p = 0; p < cfg.PARTITIONS_PER_TOPIC; p++) {

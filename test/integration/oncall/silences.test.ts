@@ -10,7 +10,10 @@
  * - an alert raised inside a window is recorded but pages nobody;
  * - ending a silence early resumes at once; the audit trail names who/when/why;
  * - a host matcher does not pause alerts of other hosts;
- * - the REST routes (GET /v1/oncall, /v1/silences) over the same stores.
+ * - the REST routes (GET /v1/oncall, /v1/silences) over the same stores;
+ * - the CLI's `silence add|end` through the real API (over a port) record the
+ *   key's identity (`key:<name>`); a spoofed `--by` without act-as is refused
+ *   (exit 4) and nothing is recorded; `--direct` records `cli:<user>@<host>`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +31,12 @@ import { SILENCE_LIMITS, SilenceRequestError } from '../../../lib/oncall/silence
 import { createOncallActivities } from '../../../activities/oncall/oncall-activities.ts';
 import { createOncallService, type OncallService } from '../../../api/oncall-service.ts';
 import { createLogger } from '../../../lib/logger.ts';
-import { startTestStack, type TestStack } from '../../support/test-stack.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { filteredProcessEnv, startTestStack, type TestStack } from '../../support/test-stack.ts';
+import { startApi } from '../../support/api-server.ts';
+import { loadConfig } from '../../../lib/config.ts';
+import { API_CALL_ERRORS } from '../../../cli/api-client.ts';
 import { temporalClient } from '../../support/pipeline.ts';
 import { runCliAsync } from '../../support/processes.ts';
 import { createPageRecorder } from '../../support/oncall-fakes.ts';
@@ -53,6 +61,10 @@ let worker: Worker;
 let running: Promise<void>;
 let workerConnection: NativeConnection;
 const pages = createPageRecorder();
+/** The API the CLI's silence add|end call, with named keys: the name is the identity recorded. */
+let api: Awaited<ReturnType<typeof startApi>>;
+const K = { oncall: 'silence-oncall-key-0123456789', bot: 'silence-pagerbot-key-0123456789' } as const;
+const keyFile: Record<keyof typeof K, string> = { oncall: '', bot: '' };
 
 const policy: EscalationPolicy = {
   levels: [
@@ -101,9 +113,26 @@ before(async () => {
     activities: { ...pages.activities, ...createOncallActivities({ silences, logger: createLogger('silent') }) },
   });
   running = worker.run();
+  // The real API (api/real-services.ts) over the same Temporal and NATS. This file starts no
+  // InfluxDB or chain: silences need neither, so their endpoints are placeholders nothing here calls.
+  api = await startApi(
+    loadConfig({
+      ...filteredProcessEnv(),
+      ...s.env,
+      INFLUXDB_URL: 'http://127.0.0.1:9',
+      INFLUXDB_TOKEN: 'unused-by-silences',
+      CHAIN_RPC_URL: 'http://127.0.0.1:9',
+      API_KEYS: [`oncall-cli=${K.oncall}:read+ack`, `pagerbot=${K.bot}:ack+act-as`].join(','),
+    }),
+  );
+  for (const k of Object.keys(K) as (keyof typeof K)[]) {
+    keyFile[k] = join(s.dataDir, `${k}.key`);
+    writeFileSync(keyFile[k], `${K[k]}\n`, { mode: 0o600 });
+  }
 });
 
 after(async () => {
+  await api?.close();
   worker?.shutdown();
   await running;
   await workerConnection?.close();
@@ -224,18 +253,22 @@ describe('REST: /v1/oncall and /v1/silences (app.inject over the real stores)', 
 
       const body = { matchers: { rule: 'gpu-temp-*' }, for: '2h', reason: 'planned driver rollout', by: 'carol' };
       assert.equal((await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.read), payload: body })).statusCode, 403, 'read scope cannot silence');
-      const created = await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.ack), payload: body });
+      // Who silences is the caller: a body `by` needs act-as, else the key's identity is recorded.
+      const spoofed = await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.ack), payload: body });
+      assert.equal(spoofed.statusCode, 403, 'a body by without act-as');
+      assert.match(spoofed.json().message, /"act-as"/);
+      const created = await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.actAs), payload: body });
       assert.equal(created.statusCode, 201, created.body);
       const id = created.json().silence.id as string;
-      const bad = await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.ack), payload: { ...body, for: 'soon' } });
+      const bad = await app.inject({ method: 'POST', url: '/v1/silences', headers: auth(KEYS.actAs), payload: { ...body, for: 'soon' } });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().message, /for: expected a duration/);
       const listed = await app.inject({ url: '/v1/silences', headers: auth(KEYS.read) });
-      assert.ok(listed.json().silences.some((s: { id: string; created: { by: string } }) => s.id === id && s.created.by === 'carol'));
-      const ended = await app.inject({ method: 'POST', url: `/v1/silences/${id}/end`, headers: auth(KEYS.ack), payload: { by: 'dave', reason: 'rollout done' } });
+      assert.ok(listed.json().silences.some((s: { id: string; created: { by: string } }) => s.id === id && s.created.by === 'carol (by key:pagerbot)'));
+      const ended = await app.inject({ method: 'POST', url: `/v1/silences/${id}/end`, headers: auth(KEYS.ack), payload: { reason: 'rollout done' } });
       assert.equal(ended.statusCode, 200, ended.body);
-      assert.equal(ended.json().silence.ended.by, 'dave');
-      assert.equal((await app.inject({ method: 'POST', url: '/v1/silences/sil-nope/end', headers: auth(KEYS.ack), payload: { by: 'x' } })).statusCode, 404);
+      assert.equal(ended.json().silence.ended.by, 'key:acker');
+      assert.equal((await app.inject({ method: 'POST', url: '/v1/silences/sil-nope/end', headers: auth(KEYS.ack), payload: {} })).statusCode, 404);
     } finally {
       await app.close();
     }
@@ -243,30 +276,60 @@ describe('REST: /v1/oncall and /v1/silences (app.inject over the real stores)', 
 });
 
 describe('CLI: silence add|list|end, oncall who', () => {
-  test('the CLI pauses a running escalation, lists the audit trail, ends it; bad input names the problem', async () => {
+  /** The CLI as an operator runs it against the API: its URL and a key file, nothing else about the stack. */
+  const viaApi = (args: string[], key: keyof typeof K) => runCliAsync(args, { NODE_ENV: 'test', TELEMETRY_API_URL: api.url, TELEMETRY_API_KEY_FILE: keyFile[key] });
+
+  test('silence add|end through the API record the key\'s identity; a spoofed --by is refused (exit 4, nothing recorded); bad input names the problem', async () => {
     const a = await raise('GPU-silence-cli');
     await until('posted', () => pages.pages(a.id).length, (n) => n === 1);
     const env = { ...s.env, ONCALL_SCHEDULES_FILE: EXAMPLE_SCHEDULES };
-    const added = await runCliAsync(['silence', 'add', '--device', 'GPU-silence-cli', '--for', '30m', '--reason', 'cli window', '--by', 'ops', '--json'], env);
+    const window = ['silence', 'add', '--device', 'GPU-silence-cli', '--for', '30m', '--reason', 'cli window'];
+
+    const spoofed = await viaApi([...window, '--by', 'ops'], 'oncall');
+    assert.equal(spoofed.status, API_CALL_ERRORS.forbidden.exitCode, spoofed.stderr);
+    assert.match(spoofed.stderr, /refused \(403\): this key acts as "key:oncall-cli"; .*"act-as" scope/);
+    assert.ok(!(await silences.list()).some((x) => x.matchers.device === 'GPU-silence-cli'), 'nothing recorded by the refused request');
+    assert.equal((await a.state()).status, 'firing');
+
+    const added = await viaApi([...window, '--json'], 'oncall');
     assert.equal(added.status, 0, added.stderr);
     const silence = added.json!.silence as { id: string; created: { by: string } };
     assert.equal(added.json!.signalled, 1);
-    assert.equal(silence.created.by, 'ops');
+    assert.equal(silence.created.by, 'key:oncall-cli');
     await until('silenced', a.state, (v) => v.status === 'silenced', 5_000);
 
     const listed = await runCliAsync(['silence', 'list', '--json'], env);
-    assert.ok((listed.json!.silences as { id: string; reason: string }[]).some((x) => x.id === silence.id && x.reason === 'cli window'));
-    const ended = await runCliAsync(['silence', 'end', silence.id, '--by', 'ops2', '--reason', 'done', '--json'], env);
+    assert.ok((listed.json!.silences as { id: string; reason: string; created: { by: string } }[]).some((x) => x.id === silence.id && x.reason === 'cli window' && x.created.by === 'key:oncall-cli'));
+
+    const spoofedEnd = await viaApi(['silence', 'end', silence.id, '--by', 'ops2'], 'oncall');
+    assert.equal(spoofedEnd.status, API_CALL_ERRORS.forbidden.exitCode, spoofedEnd.stderr);
+    assert.equal((await silences.list()).find((x) => x.id === silence.id)?.ended, undefined, 'still active after the refused end');
+    const ended = await viaApi(['silence', 'end', silence.id, '--by', 'ops2', '--reason', 'done'], 'bot');
     assert.equal(ended.status, 0, ended.stderr);
+    assert.match(ended.stdout, /ended by ops2 \(by key:pagerbot\) /);
+    assert.equal((await silences.list()).find((x) => x.id === silence.id)?.ended?.by, 'ops2 (by key:pagerbot)');
     await until('resumed', a.state, (v) => v.status === 'firing', 5_000);
 
-    const bad = await runCliAsync(['silence', 'add', '--for', '2h', '--reason', 'no matcher'], env);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /a silence needs at least one of device, host, rule/);
+    const bad = await viaApi(['silence', 'add', '--for', '2h', '--reason', 'no matcher'], 'oncall');
+    assert.equal(bad.status, API_CALL_ERRORS.bad_request.exitCode, bad.stderr);
+    assert.match(bad.stderr, /rejected the request \(400\):.*a silence needs at least one of device, host, rule/);
+    const missing = await viaApi(['silence', 'end', 'sil-no-such'], 'oncall');
+    assert.equal(missing.status, API_CALL_ERRORS.not_found.exitCode, missing.stderr);
 
     const who = await runCliAsync(['oncall', 'who', '--schedule', 'gpu-primary', '--at', '2026-01-12T10:00:00+01:00', '--json'], env);
     assert.equal(who.status, 0, who.stderr);
     assert.equal((who.json!.oncall as { person: { id: string } }[])[0]!.person.id, 'carol');
     await a.handle.terminate('test done');
+  });
+
+  test('--direct (break glass, API down) goes to Temporal and NATS and records cli:<user>@<host>, with --by beside it', async () => {
+    const added = await runCliAsync(['silence', 'add', '--rule', 'gpu-direct-*', '--for', '10m', '--reason', 'api down', '--by', 'alice', '--direct', '--json'], s.env);
+    assert.equal(added.status, 0, added.stderr);
+    const silence = added.json!.silence as { id: string; created: { by: string } };
+    assert.match(silence.created.by, /^alice \(by cli:[^@]+@.+\)$/);
+    assert.equal(added.json!.direct, true);
+    const ended = await runCliAsync(['silence', 'end', silence.id, '--direct', '--json'], s.env);
+    assert.equal(ended.status, 0, ended.stderr);
+    assert.match((await silences.list()).find((x) => x.id === silence.id)?.ended?.by ?? '', /^cli:[^@]+@.+$/);
   });
 });

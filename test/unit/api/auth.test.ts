@@ -118,10 +118,10 @@ describe('key configuration', () => {
 
   test('API_KEYS parse errors name the entry', () => {
     const cases: [string, RegExp][] = [
-      [`${KEYS.read}:read,missing-colon-entry`, /entry 2: expected key:scope/],
+      [`${KEYS.read}:read,missing-colon-entry`, /entry 2: expected \[name=\]key:scope/],
       [`${KEYS.read}:read,${KEYS.admin}:read+superuser`, /entry 2: unknown scope "superuser"/],
       [`short:read`, /entry 1: key must be at least 12 characters/],
-      [`:read`, /entry 1: expected key:scope/],
+      [`:read`, /entry 1: expected \[name=\]key:scope/],
     ];
     for (const [spec, re] of cases) {
       assert.throws(() => parseApiKeys(spec), (err: unknown) => err instanceof ApiKeysError && re.test(err.message), spec);

@@ -8,7 +8,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ApiConfig } from '../../../api/app.ts';
+import { AlertClosedError, AlertNotFoundError, AlertRejectedError } from '../../../api/alert-errors.ts';
 import type {
+  AckAnswer,
   AlertsService,
   AlertSummary,
   ApiServices,
@@ -27,14 +29,17 @@ export const KEYS = {
   ingest: 'ingest-key-0123456789',
   ack: 'ack-key-0123456789',
   readAck: 'read-ack-key-0123456789',
+  actAs: 'act-as-key-0123456789',
 } as const;
 
+/** Named (`name=key:scopes`): an ack records `key:<name>`. The act-as key may also record a body `by`. */
 export const API_KEYS_SPEC = [
-  `${KEYS.admin}:admin`,
-  `${KEYS.read}:read`,
-  `${KEYS.ingest}:ingest`,
-  `${KEYS.ack}:ack`,
-  `${KEYS.readAck}:read+ack`,
+  `admin=${KEYS.admin}:admin`,
+  `reader=${KEYS.read}:read`,
+  `ingester=${KEYS.ingest}:ingest`,
+  `acker=${KEYS.ack}:ack`,
+  `oncall-ui=${KEYS.readAck}:read+ack`,
+  `pagerbot=${KEYS.actAs}:ack+act-as`,
 ].join(',');
 
 export function testConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
@@ -45,6 +50,8 @@ export function testConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     RATE_LIMIT_PER_MIN: 10_000,
     BODY_LIMIT_BYTES: 64 * 1024,
     SLACK_SIGNING_SECRET: undefined,
+    // Uncached, so a test can flip a readiness check and see it at once (the cache has its own test).
+    READY_CACHE_MS: 0,
     ...overrides,
   };
 }
@@ -84,6 +91,14 @@ export class MemoryQuery implements QueryService {
     if (this.failWith) throw this.failWith;
     return 7;
   }
+  readonly healthCalls: Parameters<QueryService['health']>[0][] = [];
+  async health(input: Parameters<QueryService['health']>[0]) {
+    if (this.failWith) throw this.failWith;
+    this.healthCalls.push(input);
+    return input.model === 'shadow'
+      ? [{ time: '2025-03-01T12:00:00.000Z', class: 'degraded', score: 0.7, reasons: ['temp_c=80'], primary: 'healthy', shadowModel: 'abc123def456' }]
+      : [{ time: '2025-03-01T12:00:00.000Z', class: 'healthy', score: 0.5, reasons: [] }];
+  }
 }
 
 export interface StoredAlert {
@@ -115,20 +130,26 @@ export class MemoryAlerts implements AlertsService {
   async get(id: string) {
     return this.alerts.get(id)?.state;
   }
-  async ack(id: string, by: string, via: AckChannel) {
+  /** While set, acks answer as the real service does when the chain is down: recorded, chain write pending. */
+  chainDown = false;
+  async ack(id: string, by: string, via: AckChannel): Promise<AckAnswer> {
     this.ackCalls.push({ id, by, via });
     const a = this.alerts.get(id);
-    if (!a) throw new Error(`no alert ${id}`);
-    // Mirrors the workflow's update validator, whose rejection reaches the API as an Error.
-    if (a.state.status === 'resolved') throw new Error(`alert ${id} is already resolved`);
+    if (!a) throw new AlertNotFoundError(id);
+    // Mirrors the real service's mapping of the workflow's update validator rejection.
+    if (a.state.status === 'resolved') throw new AlertRejectedError(id, 'already resolved');
     a.state.status = 'acknowledged';
+    if (this.chainDown) return { receipt: null, chain: 'pending', state: a.state };
     this.receipts++;
-    return { txHash: `0x${this.receipts.toString(16).padStart(64, '0')}`, blockNumber: 100 + this.receipts, alreadyRecorded: false };
+    const receipt = { txHash: `0x${this.receipts.toString(16).padStart(64, '0')}`, blockNumber: 100 + this.receipts, alreadyRecorded: false };
+    return { receipt, chain: 'recorded', state: a.state };
   }
   async resolve(id: string, by: string, reason: string) {
     this.resolveCalls.push({ id, by, reason });
   }
   async snooze(id: string, by: string, duration: string) {
+    // Mirrors the real service: a signal to a completed workflow is AlertClosedError.
+    if (this.alerts.get(id)?.state.status === 'resolved') throw new AlertClosedError(id);
     this.snoozeCalls.push({ id, by, duration });
   }
   async audit(id: string) {
@@ -158,6 +179,10 @@ export class MemoryLive implements LiveService {
     this.retained.push({ seq, points });
     for (const s of this.subscribers) s(seq, points);
     return seq;
+  }
+
+  async headSeq(): Promise<number> {
+    return this.seq;
   }
 
   async subscribe(afterSeq: number | undefined, onBatch: (seq: number, points: Point[]) => void) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Point } from '../../../lib/point.ts';
-import { healthLinesFor } from '../../../activities/health/line-protocol.ts';
+import { healthLinesFor, shadowLinesFor } from '../../../activities/health/line-protocol.ts';
 
 test('gpu_health lines escape tags and strings and keep the point timestamp', () => {
   const p: Point = {
@@ -21,4 +21,26 @@ test('gpu_health lines escape tags and strings and keep the point timestamp', ()
   );
   assert.equal(lines[1], 'gpu_health,device=host\\ a\\,b\\=c score=0.5,class="healthy",reasons="" 1750000000123456789');
   assert.throws(() => healthLinesFor([p], []), /1 points but 0 results/);
+});
+
+test('health_shadow lines: only the picked points, escaped, the version tag and the paging class beside the shadow verdict', () => {
+  const p: Point = { device: 'host a,b=c', ts: '1750000000123456789', tags: { model: 'NVIDIA A100', host: 'h1' }, fields: {} };
+  const q: Point = { ...p, ts: '1750000001123456789' };
+  const lines = shadowLinesFor(
+    [p, q],
+    [
+      { class: 'healthy', score: 0.5, reasons: [] },
+      { class: 'healthy', score: 0.5, reasons: [] },
+    ],
+    [
+      { class: 'degraded', score: 0.63, reasons: ['temp_c=80 "hot"'] },
+      { class: 'healthy', score: 0.5, reasons: [] },
+    ],
+    [0],
+    'v 2',
+  );
+  assert.deepEqual(lines, [
+    'health_shadow,device=host\\ a\\,b\\=c,host=h1,model=NVIDIA\\ A100,shadow_model=v\\ 2 ' +
+      'score=0.63,class="degraded",primary="healthy",reasons="temp_c=80 \\"hot\\"" 1750000000123456789',
+  ]);
 });

@@ -224,3 +224,25 @@ test('a batch cut by bytes is encoded from the lines and layout the batcher buil
   assert.ok(batches.length >= 3 && batches.every((x) => x.encoded));
   for (const x of batches) assert.deepEqual(Buffer.from(encodePartitionBatch('o:1', x)), Buffer.from(encodeBatch('o:1', x.points)));
 });
+
+// A host rename or a new label mid-file puts one device in a batch with two tag sets: each point must
+// keep its own tags (as one header entry per tag set), not be refused as poison and dead-lettered.
+test('a device whose tags change within one batch keeps each point’s tags (batcher and encodeBatch)', async () => {
+  const { PartitionBatcher } = await import('../../../lib/stream/publisher.ts');
+  const { encodePartitionBatch } = await import('../../../lib/stream/codec.ts');
+  const tagsOf = (k: number) => ({ host: k < 2 ? 'a' : k < 4 ? 'b' : 'a' });
+  const pts: Point[] = Array.from({ length: 6 }, (_, k) => ({ device: 'd', ts: String(1_700_000_000_000_000_000n + BigInt(k)), tags: tagsOf(k), fields: { p: k } }));
+  const b = new PartitionBatcher(1, 100);
+  const [batch] = [...b.add(pts), ...b.flush()];
+  for (const bytes of [encodePartitionBatch('o', batch!), encodeBatch('o', pts)]) {
+    const back = decodeBatch(bytes);
+    assert.deepEqual(
+      back.points.map((p) => [p.tags.host, p.fields.p]),
+      pts.map((p) => [p.tags.host, p.fields.p]),
+    );
+    assert.deepEqual(
+      back.lines!.map((l) => Buffer.from(l!).toString()),
+      pts.map((p) => toLine(p)),
+    );
+  }
+});

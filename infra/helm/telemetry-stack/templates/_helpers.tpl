@@ -50,6 +50,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* ServiceAccount of the remediation actions (Kubernetes node quarantine/drain/release). */}}
+{{- define "telemetry-stack.remediationServiceAccountName" -}}
+{{- default (printf "%s-remediation" (include "telemetry-stack.fullname" .)) .Values.remediation.serviceAccount.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster-scoped names carry the namespace: one release name may be installed in several namespaces. */}}
+{{- define "telemetry-stack.remediationClusterRoleName" -}}
+{{- printf "%s-%s-remediation" (include "telemetry-stack.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "telemetry-stack.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
@@ -82,8 +92,14 @@ metadata:
     # Roll pods when configuration or alerting files change.
     checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
 spec:
+  {{- /* Only the components that run the remediation activities get the ServiceAccount the remediation ClusterRole is bound to, with its token mounted; the others keep the token-less one. */}}
+  {{- if and $root.Values.remediation.enabled (has .component $root.Values.remediation.components) }}
+  serviceAccountName: {{ include "telemetry-stack.remediationServiceAccountName" $root }}
+  automountServiceAccountToken: true
+  {{- else }}
   serviceAccountName: {{ include "telemetry-stack.serviceAccountName" $root }}
   automountServiceAccountToken: {{ $root.Values.serviceAccount.automountToken }}
+  {{- end }}
   {{- with $root.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}

@@ -52,41 +52,85 @@ describe('alerts routes', () => {
     assert.match(missing.json().message, /alert-GPU-zzz-nope/);
   });
 
-  test('POST ack → the service result (receipt); the service got by and via api', async () => {
-    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.ack), payload: { by: 'alice' } });
+  test('POST ack → the receipt; recorded as the key\'s identity (key:<name>), via api', async () => {
+    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.ack), payload: {} });
     assert.equal(res.statusCode, 200);
-    const receipt = res.json();
+    const { receipt, chain, by } = res.json();
     assert.match(receipt.txHash, /^0x[0-9a-f]{64}$/);
     assert.equal(typeof receipt.blockNumber, 'number');
     assert.equal(receipt.alreadyRecorded, false);
-    assert.deepEqual(h.services.alerts.ackCalls, [{ id: FIRING, by: 'alice', via: 'api' }]);
+    assert.equal(chain, 'recorded');
+    assert.equal(by, 'key:acker');
+    assert.deepEqual(h.services.alerts.ackCalls, [{ id: FIRING, by: 'key:acker', via: 'api' }]);
+  });
+
+  test('a body `by` from a key without act-as → 403 naming the scope; nothing acknowledged', async () => {
+    const before = h.services.alerts.ackCalls.length;
+    for (const url of [`/v1/alerts/${FIRING}/ack`, `/v1/alerts/${FIRING}/resolve`]) {
+      const res = await h.app.inject({ method: 'POST', url, headers: auth(KEYS.ack), payload: { by: 'mallory-says-alice' } });
+      assert.equal(res.statusCode, 403, url);
+      assert.equal(res.json().error, 'forbidden');
+      assert.match(res.json().message, /"act-as"/);
+      assert.match(res.json().message, /key:acker/);
+    }
+    assert.equal(h.services.alerts.ackCalls.length, before);
+    assert.ok(!h.services.alerts.resolveCalls.some((c) => c.by.includes('mallory')));
+  });
+
+  test('an act-as key may name who it acts for: both are recorded', async () => {
+    h.services.alerts.add('alert-GPU-act-as', 'firing');
+    const res = await h.app.inject({ method: 'POST', url: '/v1/alerts/alert-GPU-act-as/ack', headers: auth(KEYS.actAs), payload: { by: 'alice@example.com' } });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().by, 'alice@example.com (by key:pagerbot)');
+    assert.deepEqual(h.services.alerts.ackCalls.at(-1), { id: 'alert-GPU-act-as', by: 'alice@example.com (by key:pagerbot)', via: 'api' });
+    // Its own identity needs no act-as wording.
+    const own = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/resolve`, headers: auth(KEYS.actAs), payload: { by: 'key:pagerbot' } });
+    assert.equal(own.statusCode, 202);
+    assert.equal(h.services.alerts.resolveCalls.at(-1)?.by, 'key:pagerbot');
+  });
+
+  test('chain down → 202 with chain: pending (the ack is recorded in the workflow)', async () => {
+    h.services.alerts.add('alert-GPU-chain-down', 'firing');
+    h.services.alerts.chainDown = true;
+    try {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/alerts/alert-GPU-chain-down/ack', headers: auth(KEYS.ack) });
+      assert.equal(res.statusCode, 202);
+      assert.deepEqual([res.json().chain, res.json().receipt], ['pending', null]);
+    } finally {
+      h.services.alerts.chainDown = false;
+    }
   });
 
   test('ack of a resolved alert (the service says "resolved") → 409 with its message', async () => {
-    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${RESOLVED}/ack`, headers: auth(KEYS.ack), payload: { by: 'alice' } });
+    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${RESOLVED}/ack`, headers: auth(KEYS.ack), payload: {} });
     assert.equal(res.statusCode, 409);
     assert.equal(res.json().error, 'conflict');
     assert.match(res.json().message, /already resolved/);
   });
 
   test('ack of an unknown alert → 404 and no ack attempted', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/v1/alerts/alert-GPU-zzz-nope/ack', headers: auth(KEYS.ack), payload: { by: 'alice' } });
+    const before = h.services.alerts.ackCalls.length;
+    const res = await h.app.inject({ method: 'POST', url: '/v1/alerts/alert-GPU-zzz-nope/ack', headers: auth(KEYS.ack), payload: {} });
     assert.equal(res.statusCode, 404);
-    assert.equal(h.services.alerts.ackCalls.length, 0);
+    assert.equal(h.services.alerts.ackCalls.length, before);
   });
 
   test('ack requires the ack scope: a read-only key → 403, nothing acknowledged', async () => {
-    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.read), payload: { by: 'alice' } });
+    const before = h.services.alerts.ackCalls.length;
+    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.read), payload: {} });
     assert.equal(res.statusCode, 403);
     assert.match(res.json().message, /"ack"/);
-    assert.equal(h.services.alerts.ackCalls.length, 0);
+    assert.equal(h.services.alerts.ackCalls.length, before);
   });
 
-  test('ack without `by` → 400 naming by', async () => {
-    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.ack), payload: {} });
-    assert.equal(res.statusCode, 400);
-    assert.match(res.json().message, /by/);
-    assert.equal(h.services.alerts.ackCalls.length, 0);
+  test('a malformed `by` (empty, not a string) → 400 naming by', async () => {
+    const before = h.services.alerts.ackCalls.length;
+    for (const by of ['', 42]) {
+      const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.actAs), payload: { by } });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.json().message, /by/);
+    }
+    assert.equal(h.services.alerts.ackCalls.length, before);
   });
 
   test('an ack failing for another reason → 500 without the internal message', async () => {
@@ -96,7 +140,7 @@ describe('alerts routes', () => {
       throw new Error('Temporal frontend 10.2.3.4:7233 unavailable');
     };
     try {
-      const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.ack), payload: { by: 'alice' } });
+      const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/ack`, headers: auth(KEYS.ack), payload: {} });
       assert.equal(res.statusCode, 500);
       assert.ok(!res.body.includes('10.2.3.4'));
     } finally {
@@ -105,9 +149,37 @@ describe('alerts routes', () => {
   });
 
   test('resolve → 202 and the service gets by and the reason (default when omitted)', async () => {
-    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/resolve`, headers: auth(KEYS.readAck), payload: { by: 'bob' } });
+    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/resolve`, headers: auth(KEYS.readAck), payload: {} });
     assert.equal(res.statusCode, 202);
-    assert.deepEqual(h.services.alerts.resolveCalls.at(-1), { id: FIRING, by: 'bob', reason: 'resolved via API' });
+    assert.deepEqual(h.services.alerts.resolveCalls.at(-1), { id: FIRING, by: 'key:oncall-ui', reason: 'resolved via API' });
+  });
+
+  test("snooze → 202 recorded as the key's identity; the duration is validated", async () => {
+    h.services.alerts.snoozeCalls.length = 0;
+    const res = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/snooze`, headers: auth(KEYS.readAck), payload: { duration: '30m' } });
+    assert.equal(res.statusCode, 202, res.body);
+    assert.deepEqual(res.json(), { accepted: true, by: 'key:oncall-ui' });
+    assert.deepEqual(h.services.alerts.snoozeCalls, [{ id: FIRING, by: 'key:oncall-ui', duration: '30m' }]);
+    for (const duration of ['forever', '0m', '1d', '', '1234567h']) {
+      const bad = await h.app.inject({ method: 'POST', url: `/v1/alerts/${FIRING}/snooze`, headers: auth(KEYS.readAck), payload: { duration } });
+      assert.equal(bad.statusCode, 400, `duration ${JSON.stringify(duration)}`);
+      assert.match(bad.json().message, /duration/);
+    }
+    assert.equal(h.services.alerts.snoozeCalls.length, 1, 'nothing snoozed by a bad request');
+  });
+
+  test('snooze: unknown → 404, closed → 409 (typed alert error), `by` without act-as → 403, read-only key → 403', async () => {
+    h.services.alerts.snoozeCalls.length = 0;
+    const post = (id: string, key: string, payload: object) => h.app.inject({ method: 'POST', url: `/v1/alerts/${id}/snooze`, headers: auth(key), payload });
+    assert.equal((await post('alert-nope', KEYS.ack, { duration: '1h' })).statusCode, 404);
+    const closed = await post(RESOLVED, KEYS.ack, { duration: '1h' });
+    assert.equal(closed.statusCode, 409, closed.body);
+    assert.equal(closed.json().error, 'alert_closed');
+    const other = await post(FIRING, KEYS.ack, { duration: '1h', by: 'someone-else' });
+    assert.equal(other.statusCode, 403);
+    assert.match(other.json().message, /act-as/);
+    assert.equal((await post(FIRING, KEYS.read, { duration: '1h' })).statusCode, 403);
+    assert.equal(h.services.alerts.snoozeCalls.length, 0);
   });
 
   test('audit → the on-chain record; null → 404', async () => {

@@ -2,6 +2,8 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { PointTooLargeError, PublishError, StreamFullError } from '../../../../lib/stream/publisher.ts';
 import { auth, harness, KEYS, type Harness } from '../fakes.ts';
+import { ingestRefused } from '../../../../api/routes/telemetry.ts';
+import { NO_CONTROL_CHARS_PATTERN } from '../../../../api/control-chars.ts';
 
 const BODY_LIMIT = 4 * 1024;
 
@@ -101,6 +103,39 @@ describe('POST /v1/telemetry (JSON)', () => {
       );
     }
     assert.equal(h.services.telemetry.calls.length, 0);
+  });
+
+  test('a control character in the device id or a tag value → 400 naming the field; nothing published; counted', async () => {
+    const refused = async () => (await ingestRefused.get()).values.find((v) => v.labels.format === 'json')?.value ?? 0;
+    const before = await refused();
+    for (const [point, path] of [
+      [{ device: 'GPU-a\nb' }, 'points.0.device'],
+      [{ device: 'GPU-a\rb' }, 'points.0.device'],
+      [{ device: 'GPU-\u0000' }, 'points.0.device'],
+      [{ device: 'GPU-\u007f' }, 'points.0.device'],
+      [{ tags: { host: 'node\n01' } }, 'points.0.tags.host'],
+      [{ tags: { model: 'H100\tSXM' } }, 'points.0.tags.model'],
+    ] as const) {
+      const res = await post({ points: [Object.assign({ device: 'GPU-aaa', ts: '1740830400000000000', fields: { power_w: 1 } }, point)] });
+      assert.equal(res.statusCode, 400, `${JSON.stringify(point)}: ${res.body}`);
+      assert.ok(res.json().message.includes(path), res.json().message);
+      assert.match(res.json().message, /control characters/);
+    }
+    assert.equal(h.services.telemetry.calls.length, 0);
+    assert.equal((await refused()) - before, 6);
+    // Printable Unicode, spaces, commas and '=' are fine (line protocol escapes them).
+    const ok = await post({ points: [{ device: 'GPU a,b=c ü', ts: '1740830400000000000', tags: { host: 'node 01' }, fields: { power_w: 1 } }] });
+    assert.equal(ok.statusCode, 202, ok.body);
+  });
+
+  test('the document states the rule: device and tag values carry the no-control-characters pattern', async () => {
+    const doc = (await h.app.inject({ url: '/docs/json' })).json();
+    const body = doc.paths['/v1/telemetry'].post.requestBody.content['application/json'].schema;
+    const point = body.properties.points.items;
+    assert.equal(point.properties.device.pattern, NO_CONTROL_CHARS_PATTERN);
+    assert.equal(point.properties.tags.additionalProperties.pattern, NO_CONTROL_CHARS_PATTERN);
+    assert.ok(new RegExp(NO_CONTROL_CHARS_PATTERN).test('GPU-aaa ü'));
+    assert.ok(!new RegExp(NO_CONTROL_CHARS_PATTERN).test('a\nb'));
   });
 
   test('empty points → 400 naming points', async () => {
@@ -274,6 +309,18 @@ describe('POST /v1/telemetry (line protocol)', () => {
       assert.equal(h.services.telemetry.calls.length, 0);
     });
   }
+
+  test('a control character in a tag value (device, host) → 400 naming the line and the field', async () => {
+    for (const [text, field] of [
+      ['gpu,device=GPU-a\u0001b power_w=1 1740830400000000000', 'device'],
+      ['gpu,device=GPU-aaa,host=node\t01 power_w=1 1740830400000000000', 'tags.host'],
+    ] as const) {
+      const res = await postText(text);
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(res.json().message, new RegExp(`line 1: ${field.replace('.', '\\.')}: must not contain control characters`));
+    }
+    assert.equal(h.services.telemetry.calls.length, 0);
+  });
 
   test('a body with only comments → 400', async () => {
     const res = await postText('# nothing\n\n');
