@@ -39,11 +39,13 @@ export const consoleStatic: FastifyPluginAsync<ConsoleStaticOptions> = async (ap
     // The build writes .br/.gz beside each asset: served as-is to clients that accept them.
     preCompressed: true,
     index: ['index.html'],
-    setHeaders(reply, path) {
-      reply.header('content-security-policy', CONSOLE_CSP);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
-      reply.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+    // Our own cache-control below (immutable hashed assets, revalidated index): send's default would override it.
+    cacheControl: false,
+    setHeaders(res, path) {
+      res.setHeader('content-security-policy', CONSOLE_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+      res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
 };
