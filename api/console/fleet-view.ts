@@ -8,6 +8,7 @@
  * the counts by health always cover the whole fleet.
  */
 import type { AlertSummary } from '../services.ts';
+import { HEALTH_CLASSES, type HealthClassOrUnknown } from './wire.ts';
 
 /** Longest fleet page the console asks for (client-side filter and sort stay instant at this size). */
 export const MAX_FLEET_ROWS = 5_000;
@@ -20,8 +21,7 @@ export const STALE_AFTER_MS = 5 * 60_000;
 /** Alerts looked at for MTBI / MTTR / time to acknowledge (newest first). */
 export const KPI_ALERT_WINDOW = 200;
 
-export const HEALTH_CLASSES = ['healthy', 'degraded', 'critical', 'unknown'] as const;
-export type HealthClassOrUnknown = (typeof HEALTH_CLASSES)[number];
+export { HEALTH_CLASSES, type HealthClassOrUnknown };
 
 export interface DeviceInput {
   device: string;

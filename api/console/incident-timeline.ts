@@ -7,11 +7,11 @@
  * make the page unbounded.
  */
 import type { AlertStateView } from '../../workflows/alert-messages.ts';
+import { TIMELINE_KINDS, type TimelineKind } from './wire.ts';
 
 export const MAX_TIMELINE_ENTRIES = 500;
 
-export const TIMELINE_KINDS = ['raised', 'page', 'level', 'ack', 'snooze', 'silence', 'recovered', 'resolve', 'ledger', 'other'] as const;
-export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+export { TIMELINE_KINDS, type TimelineKind };
 
 export interface TimelineEntry {
   at: string;

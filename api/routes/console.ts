@@ -17,8 +17,9 @@ import { deviceIdParam, rfc3339Time as time } from '../query-params.ts';
 import { AckTokenError, verifyAckToken } from '../../lib/notify/ack-token.ts';
 import { ackRejected } from './notify-ack.ts';
 import type { AlertStateView } from '../../workflows/alert-messages.ts';
-import { MAX_FLEET_ROWS, HEALTH_CLASSES, isOpen } from '../console/fleet-view.ts';
-import { incidentTimeline, pagedPeople, TIMELINE_KINDS } from '../console/incident-timeline.ts';
+import { MAX_FLEET_ROWS, isOpen } from '../console/fleet-view.ts';
+import { fleetSchema, healthSchema, historySchema, incidentRowSchema, MAX_PAGED_LOOKUPS, pipelineSchema, timelineSchema } from '../console/wire.ts';
+import { incidentTimeline, pagedPeople } from '../console/incident-timeline.ts';
 import { MAX_HISTORY_FIELDS, type ConsoleService, type DeviceHealthResult, type HistoryResult } from '../console/console-service.ts';
 import { downsampleEverySeconds } from '../console/health-segments.ts';
 
@@ -42,101 +43,6 @@ const historyFields = z.preprocess(
     .min(1)
     .max(MAX_HISTORY_FIELDS, `at most ${MAX_HISTORY_FIELDS} fields`),
 );
-const nullableNum = z.number().nullable();
-
-const fleetSchema = z.object({
-  rows: z.array(
-    z.object({
-      device: z.string(),
-      model: z.string().nullable(),
-      host: z.string().nullable(),
-      health: z.enum(HEALTH_CLASSES),
-      score: nullableNum,
-      reasons: z.array(z.string()),
-      lastSeen: z.string(),
-      stale: z.boolean(),
-      openIncidents: z.number().int(),
-      utilGpuPct: nullableNum,
-    }),
-  ),
-  total: z.number().int(),
-  truncated: z.boolean(),
-  counts: z.object({ healthy: z.number().int(), degraded: z.number().int(), critical: z.number().int(), unknown: z.number().int() }),
-  kpis: z.object({
-    devices: z.number().int(),
-    utilisationPct: nullableNum,
-    availabilityPct: nullableNum,
-    pointsPerSecond: nullableNum.describe('points written by the collectors per second, between two polls'),
-    mtbiS: nullableNum.describe('mean time between incidents, s'),
-    mttrS: nullableNum.describe('mean time to resolve, s'),
-    mttaS: nullableNum.describe('mean time to acknowledge, s'),
-    openIncidents: z.number().int(),
-  }),
-  generatedAt: z.string(),
-});
-const pointSchema = z.object({ time: z.string(), value: z.number() });
-const historySchema = z.object({
-  device: z.string(),
-  everySeconds: z.number().int().describe('aggregateWindow width (mean)'),
-  from: z.string(),
-  to: z.string(),
-  series: z.array(z.object({ field: z.string(), points: z.array(pointSchema) })),
-});
-const healthSchema = z.object({
-  device: z.string(),
-  segments: z.array(z.object({ from: z.string(), to: z.string(), class: z.string(), maxScore: z.number().nullable(), reasons: z.array(z.string()) })),
-  latest: z.object({ time: z.string(), class: z.string(), score: z.number().nullable(), reasons: z.array(z.string()) }).nullable(),
-  signals: z.array(z.object({ field: z.string(), value: z.number(), time: z.string() })),
-});
-const timelineSchema = z.object({
-  id: z.string(),
-  device: z.string(),
-  rule: z.string(),
-  severity: z.string(),
-  status: z.string(),
-  level: z.number().int(),
-  summary: z.string(),
-  paged: z.array(z.string()),
-  ack: z.object({ by: z.string(), via: z.string(), at: z.string(), txHash: z.string().nullable() }).nullable(),
-  temporalUrl: z.string().nullable(),
-  entries: z.array(z.object({ at: z.string(), kind: z.enum(TIMELINE_KINDS), text: z.string(), txHash: z.string().optional(), block: z.number().int().optional() })),
-});
-/** Open incidents whose state (who is paged) one list request reads. */
-export const MAX_PAGED_LOOKUPS = 50;
-const incidentRowSchema = z.object({
-  id: z.string(),
-  device: z.string().nullable(),
-  rule: z.string().nullable(),
-  severity: z.string().nullable(),
-  status: z.string().nullable(),
-  level: z.number().int().nullable(),
-  startedAt: z.string().nullable(),
-  closedAt: z.string().nullable(),
-  workflowStatus: z.string(),
-  open: z.boolean(),
-  paged: z.array(z.string()).nullable().describe('null: not looked up (closed, or beyond the bound)'),
-  ackBy: z.string().nullable(),
-});
-const pipelineSchema = z.object({
-  partitions: z.array(
-    z.object({
-      partition: z.number().int(),
-      workflowId: z.string(),
-      status: z.string(),
-      stats: z.looseObject({ lag: z.number(), pointsWritten: z.number(), dlq: z.number() }).nullable(),
-      error: z.string().optional(),
-      temporalUrl: z.string().nullable(),
-    }),
-  ),
-  stream: z.object({ messages: z.number(), bytes: z.number() }).nullable(),
-  dlq: z.object({ messages: z.number(), bytes: z.number() }).nullable(),
-  workers: z.array(z.object({ taskQueue: z.string(), pollers: z.number().int(), lastAccess: z.string().nullable() })),
-  pointsWritten: z.number(),
-  pointsPerSecond: nullableNum,
-  temporalUi: z.string().nullable(),
-  generatedAt: z.string(),
-});
-
 /** InfluxDB stores 1677-09-21 … 2262-04-11; a query range outside it is refused by InfluxDB (a 500 here): clamp to what it holds. */
 const MIN_QUERY_MS = Date.parse('1970-01-01T00:00:00Z');
 const MAX_QUERY_MS = Date.parse('2262-01-01T00:00:00Z');

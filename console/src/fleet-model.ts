@@ -2,18 +2,8 @@
  * Filter and sort of the fleet table, client-side over the bounded fleet
  * page (MAX_FLEET_ROWS in api/console/fleet-view.ts). Pure.
  */
-export interface FleetRowView {
-  device: string;
-  model: string | null;
-  host: string | null;
-  health: 'healthy' | 'degraded' | 'critical' | 'unknown';
-  score: number | null;
-  reasons: string[];
-  lastSeen: string;
-  stale: boolean;
-  openIncidents: number;
-  utilGpuPct: number | null;
-}
+import type { FleetRowView } from '../../api/console/wire.ts';
+export type { FleetRowView };
 
 export const SORT_KEYS = ['health', 'device', 'host', 'model', 'score', 'lastSeen', 'openIncidents'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

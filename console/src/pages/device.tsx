@@ -7,6 +7,7 @@ import { SeriesBuffer, nsToSeconds } from '../series-buffer.ts';
 import { SseParser } from '../sse.ts';
 import { formatAgo } from '../format.ts';
 import { Chart } from './chart.tsx';
+import type { HealthAnswer, HistoryAnswer } from '../../../api/console/wire.ts';
 
 const FIELDS = [
   { field: 'temperature_c', unit: '°C' },
@@ -24,15 +25,8 @@ const WINDOWS = [
 /** The health timeline's span. */
 const HEALTH_SPAN_MS = 6 * 3_600_000;
 
-interface History {
-  everySeconds: number;
-  series: { field: string; points: { time: string; value: number }[] }[];
-}
-interface Health {
-  segments: { from: string; to: string; class: string; maxScore: number | null; reasons: string[] }[];
-  latest: { time: string; class: string; score: number | null; reasons: string[] } | null;
-  signals: { field: string; value: number; time: string }[];
-}
+type History = HistoryAnswer;
+type Health = HealthAnswer;
 interface AlertRow {
   id: string;
   rule?: string;

@@ -2,25 +2,10 @@
 import { useState } from 'preact/hooks';
 import { usePoll, useNow } from '../hooks.ts';
 import { ErrorLine, HealthBadge, Kpi } from '../components.tsx';
-import { filterRows, sortRows, type FleetFilter, type FleetRowView, type SortKey } from '../fleet-model.ts';
+import { filterRows, sortRows, type FleetFilter, type SortKey } from '../fleet-model.ts';
 import { formatAgo, formatCompact, formatDuration, formatPct } from '../format.ts';
+import type { FleetAnswer } from '../../../api/console/wire.ts';
 
-interface FleetAnswer {
-  rows: FleetRowView[];
-  total: number;
-  truncated: boolean;
-  counts: Record<'healthy' | 'degraded' | 'critical' | 'unknown', number>;
-  kpis: {
-    devices: number;
-    utilisationPct: number | null;
-    availabilityPct: number | null;
-    pointsPerSecond: number | null;
-    mtbiS: number | null;
-    mttrS: number | null;
-    mttaS: number | null;
-    openIncidents: number;
-  };
-}
 
 const COLUMNS: { key: SortKey; label: string }[] = [
   { key: 'device', label: 'Device' },

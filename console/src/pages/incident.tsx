@@ -10,20 +10,9 @@ import { api } from '../api.ts';
 import { usePoll } from '../hooks.ts';
 import { ErrorLine, Section, SeverityBadge } from '../components.tsx';
 import { shortHash } from '../format.ts';
+import type { TimelineAnswer } from '../../../api/console/wire.ts';
 
-export interface Timeline {
-  id: string;
-  device: string;
-  rule: string;
-  severity: string;
-  status: string;
-  level: number;
-  summary: string;
-  paged: string[];
-  ack: { by: string; via: string; at: string; txHash: string | null } | null;
-  temporalUrl: string | null;
-  entries: { at: string; kind: string; text: string; txHash?: string; block?: number }[];
-}
+export type Timeline = TimelineAnswer;
 interface Audit {
   verified: boolean;
   tx: string | null;

@@ -2,20 +2,8 @@
 import { usePoll, useNow } from '../hooks.ts';
 import { ErrorLine, SeverityBadge } from '../components.tsx';
 import { formatAgo } from '../format.ts';
+import type { IncidentRow } from '../../../api/console/wire.ts';
 
-interface IncidentRow {
-  id: string;
-  device: string | null;
-  rule: string | null;
-  severity: string | null;
-  status: string | null;
-  level: number | null;
-  startedAt: string | null;
-  workflowStatus: string;
-  open: boolean;
-  paged: string[] | null;
-  ackBy: string | null;
-}
 
 export function IncidentsPage({ device }: { device?: string }) {
   const q = device ? `&device=${encodeURIComponent(device)}` : '';

@@ -2,23 +2,8 @@
 import { usePoll, useNow } from '../hooks.ts';
 import { ErrorLine, Kpi } from '../components.tsx';
 import { formatAgo, formatCompact } from '../format.ts';
+import type { PipelineAnswer as Pipeline } from '../../../api/console/wire.ts';
 
-interface Pipeline {
-  partitions: {
-    partition: number;
-    workflowId: string;
-    status: string;
-    stats: { lag: number; pointsWritten: number; dlq: number; batches?: number; lastBatchAt?: string; paused?: boolean; lastError?: string } | null;
-    error?: string;
-    temporalUrl: string | null;
-  }[];
-  stream: { messages: number; bytes: number } | null;
-  dlq: { messages: number; bytes: number } | null;
-  workers: { taskQueue: string; pollers: number; lastAccess: string | null }[];
-  pointsWritten: number;
-  pointsPerSecond: number | null;
-  temporalUi: string | null;
-}
 
 export function PipelinePage() {
   const { data, error } = usePoll<Pipeline>('/v1/console/pipeline', 3_000);

@@ -16,7 +16,7 @@ import { buildApp } from '../../../../api/app.ts';
 import type { ConsoleService } from '../../../../api/console/console-service.ts';
 import { assembleFleet } from '../../../../api/console/fleet-view.ts';
 import { CONSOLE_CSP } from '../../../../api/console/static.ts';
-import { MAX_PAGED_LOOKUPS } from '../../../../api/routes/console.ts';
+import { MAX_PAGED_LOOKUPS } from '../../../../api/console/wire.ts';
 import { signAckToken } from '../../../../lib/notify/ack-token.ts';
 import { DEV_NOTIFY_ACK_SECRET } from '../../../../lib/notify/ack-secret.ts';
 import { KEYS, auth, makeServices, testConfig } from '../fakes.ts';
