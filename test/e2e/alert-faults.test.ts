@@ -74,7 +74,10 @@ async function fireOn(host: string): Promise<{ alertId: string; device: string }
   return { alertId: alertWorkflowId(device, TEMP_RULE.name), device };
 }
 
-async function apiAck(id: string, by: string): Promise<{ status: number; body: { receipt?: { txHash: string; blockNumber: number } | null; state?: AlertStateView } }> {
+async function apiAck(
+  id: string,
+  by: string,
+): Promise<{ status: number; body: { receipt?: { txHash: string; blockNumber: number } | null; chain?: 'recorded' | 'pending' | 'none'; by?: string; state?: AlertStateView } }> {
   const res = await fetch(`${st.api.url}/v1/alerts/${id}/ack`, { method: 'POST', headers: API_HEADERS, body: JSON.stringify({ by }), signal: AbortSignal.timeout(120_000) });
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -103,7 +106,7 @@ describe('alerting under faults', () => {
     assert.equal(ack.status, 200);
   });
 
-  test('(a) EVM node down during the ack → recorded exactly once after it returns; Slack shows the tx', async () => {
+  test('(a) EVM node down during the ack → answered within 5 s as pending, recorded exactly once after it returns; Slack shows the tx', async () => {
     const { alertId } = await fireOn('node-chain-down');
     const posted = await waitForPostedAlert(st.api, alertId, 90_000);
     // The raise must be on chain before the outage (the ack is ordered after it).
@@ -112,11 +115,15 @@ describe('alerting under faults', () => {
     const chain = st.s.stack.servers.find((x) => x.name === 'chain')!;
     const comp = st.s.stack.components.chain!;
     await chain.stop();
-    const downAt = Date.now();
 
-    const ackCall = apiAck(alertId, 'carol'); // the Update waits for the receipt
-    let settled = false;
-    void ackCall.finally(() => (settled = true));
+    // The ack never hangs on the chain: answered within a bound, recorded in the workflow, the chain write pending.
+    const askedAt = Date.now();
+    const res = await apiAck(alertId, 'carol');
+    const answeredMs = Date.now() - askedAt;
+    assert.ok(answeredMs < 5_000, `answered in ${answeredMs} ms`);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.chain, 'pending');
+    assert.equal(res.body.by, 'carol (by key:dev)', 'the acting-for identity is recorded beside the key');
 
     // While down: acknowledged in the workflow (and in Slack), no receipt; the ledger activity is retrying.
     const during = await eventually(() => getAlert(st.api, alertId), (s) => s?.status === 'acknowledged', 10_000, 'acknowledged while the chain is down', 200);
@@ -130,32 +137,30 @@ describe('alerting under faults', () => {
     );
     const retrying = pending.find((p) => p.activityType?.name === 'recordAckOnChain')!;
     assert.ok(retrying.lastFailure?.message, 'the last attempt failed with a reason');
-    await sleep(Math.max(0, 5_000 - (Date.now() - downAt)));
-    assert.equal(settled, false, 'the API ack is still waiting for the chain');
     assert.equal((await getAlert(st.api, alertId))!.ack!.receipt, undefined, 'no receipt while the node is down');
 
     const node = await startAnvil({ port: Number(new URL(st.env.CHAIN_RPC_URL!).port), dataDir: st.s.dataDir, bin: comp.binary as string });
     st.s.stack.servers.push({ name: 'chain', pid: node.pid, stop: () => node.stop() } as never);
 
-    const res = await ackCall;
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.ok(res.body.receipt?.txHash, 'the API answer carries the receipt');
+    // The chain write completes when the node returns.
+    const after = await eventually(() => getAlert(st.api, alertId), (s) => s?.ack?.receipt !== undefined, 60_000, 'ack receipt after the node returned', 300);
+    const tx = after!.ack!.receipt!.txHash;
 
     const ledger = await st.ledger();
     const key = ledgerKey(posted.alert);
     const events = await ledger.getAlertEvents(key);
     assert.deepEqual(events.map((e) => e.kind), ['recorded', 'acknowledged'], 'the raise survived the restart; one ack');
-    assert.equal(events[1]!.txHash, res.body.receipt!.txHash);
+    assert.equal(events[1]!.txHash, tx);
     const rec = await ledger.getAlert(key);
-    assert.equal(rec!.acknowledged!.responderHash, identityHash('carol'));
+    assert.equal(rec!.acknowledged!.responderHash, identityHash('carol (by key:dev)'), 'the identity on chain is the one recorded');
     assert.equal(rec!.acknowledged!.channel, 'api');
 
-    const tx = res.body.receipt!.txHash;
     await eventually(async () => updatesOf(st.slack, posted.slack!.ts).some((u) => allText(u.body).includes(tx)), Boolean, 15_000, 'Slack updated with the tx', 200);
     assert.ok(allText(st.slack.message(posted.slack!.channel, posted.slack!.ts)!).includes(tx));
 
     // A second ack (retry by a client) returns the same receipt and writes nothing.
     const again = await apiAck(alertId, 'carol');
+    assert.equal(again.status, 200);
     assert.equal(again.body.receipt!.txHash, tx);
     assert.equal((await ledger.getAlertEvents(key)).filter((e) => e.kind === 'acknowledged').length, 1);
   });
