@@ -11,13 +11,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestStack, filteredProcessEnv, type TestStack } from '../../support/test-stack.ts';
 import { eventually, runCliAsync, startAlertsWorker, waitForPoller, type ChildHandle } from '../../support/processes.ts';
-import { temporalClient } from '../../support/pipeline.ts';
+import { criticalTempAlert, temporalClient } from '../../support/pipeline.ts';
 import { startApi } from '../../support/api-server.ts';
 import { ANVIL_DEV_KEY, startAnvil, type ChainNode } from '../../../infra/stack/chain.ts';
 import { freePort } from '../contracts/ledger-harness.ts';
 import { loadConfig } from '../../../lib/config.ts';
 import { alertWorkflowId } from '../../../lib/alerts/ids.ts';
-import type { AlertInput, AlertState } from '../../../lib/alerts/types.ts';
+import type { AlertState } from '../../../lib/alerts/types.ts';
 import { createAlertSignaller } from '../../../activities/alerts/signal-alert.ts';
 import { API_CALL_ERRORS } from '../../../cli/api-client.ts';
 import type { Client } from '@temporalio/client';
@@ -44,15 +44,7 @@ async function state(id: string): Promise<AlertState | undefined> {
 }
 
 async function fire(device: string): Promise<string> {
-  const a: AlertInput = {
-    alertId: '',
-    device,
-    rule: 'gpu-temp-critical',
-    severity: 'critical',
-    summary: 'temperature_c 97 > 90',
-    values: { temperature_c: 97 },
-    firedAt: new Date(Date.now() - 60_000).toISOString(),
-  };
+  const a = criticalTempAlert(device);
   await createAlertSignaller({ client: temporal.client, policyFor: () => POLICY.default }).fire(a);
   const id = alertWorkflowId(device, a.rule);
   await eventually(() => state(id), (st) => Boolean(st?.raisedReceipt), 90_000, `raise of ${id} on chain`);

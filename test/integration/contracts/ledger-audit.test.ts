@@ -20,12 +20,12 @@ import type { Client } from '@temporalio/client';
 import { ContractFactory, JsonRpcProvider, Wallet } from 'ethers';
 import { startTestStack, filteredProcessEnv, type TestStack } from '../../support/test-stack.ts';
 import { eventually, startAlertsWorker, startNodeProcess, waitForPoller, type ChildHandle } from '../../support/processes.ts';
-import { temporalClient } from '../../support/pipeline.ts';
+import { criticalTempAlert, temporalClient } from '../../support/pipeline.ts';
 import { ANVIL_DEV_KEY } from '../../../infra/stack/chain.ts';
 import { loadConfig, type Config } from '../../../lib/config.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { ledgerKey, alertWorkflowId } from '../../../lib/alerts/ids.ts';
-import type { AlertInput, AlertState } from '../../../lib/alerts/types.ts';
+import type { AlertState } from '../../../lib/alerts/types.ts';
 import { createAlertSignaller } from '../../../activities/alerts/signal-alert.ts';
 import { createAlertsService } from '../../../api/alerts-service.ts';
 import { readAuditFromChain, type AuditAnswer, type AuditReaderHandle } from '../../../api/audit-reader.ts';
@@ -82,21 +82,10 @@ async function runningWorker(e: Record<string, string>): Promise<ChildHandle> {
   }
 }
 
-function alert(device: string): AlertInput {
-  return {
-    alertId: '',
-    device,
-    rule: 'gpu-temp-critical',
-    severity: 'critical',
-    summary: 'temperature_c 97 > 90',
-    values: { temperature_c: 97 },
-    firedAt: new Date(Date.now() - 60_000).toISOString(),
-  };
-}
 
 /** Fires an alert through the real signaller, acks it through the Update, returns the state. */
 async function firedAndAcked(device: string, by: string): Promise<AlertState> {
-  const a = alert(device);
+  const a = criticalTempAlert(device);
   const signaller = createAlertSignaller({ client: temporal.client, policyFor: () => POLICY.default });
   await signaller.fire(a);
   const svc = createAlertsService(temporal.client);
