@@ -28,7 +28,7 @@ export function apiOptions(cmd: Command): Command {
     .option('--json', 'the API\'s answer as one JSON object on the last line');
 }
 
-const DIRECT_HELP = 'break glass: straight to Temporal when the API is down; recorded as cli:<user>@<host>';
+export const DIRECT_HELP = 'break glass: straight to Temporal when the API is down; recorded as cli:<user>@<host>';
 
 async function viaApi<T>(cfg: Config, o: ApiTargetOptions, action: AlertAction): Promise<{ status: number; body: T }> {
   return callApi<T>(resolveApiTarget(cfg, o), buildAlertRequest(action));

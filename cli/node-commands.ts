@@ -25,6 +25,7 @@ import { remediationDefaults } from '../lib/kube/remediation-config.ts';
 import type { RemediationRecord } from '../lib/kube/remediation-types.ts';
 import { CliOptionError } from './ingest-commands.ts';
 import { breakGlassIdentity, callApi, resolveApiTarget, type ApiRequest, type ApiTargetOptions } from './api-client.ts';
+import { apiOptions, DIRECT_HELP } from './alert-action-commands.ts';
 
 const DESCRIPTIONS: Record<NodeAction, string> = {
   quarantine: 'cordon NODE, taint and label it telemetry-stack.io/gpu-unhealthy=<gpu>, set the GpuUnhealthy condition',
@@ -91,18 +92,17 @@ interface NodeOptions extends ApiTargetOptions {
 export function registerNodeCommands(program: Command, cfg: () => Config): void {
   const node = program.command('node').description('Kubernetes node remediation through the API (scope remediate; README "Remediation")');
   for (const action of NODE_ACTIONS) {
-    const cmd = node
-      .command(`${action} <node>`)
-      .description(DESCRIPTIONS[action])
-      .option('--gpu <device>', 'the faulty GPU the label names (quarantine/drain)')
-      .option('--alert <id>', 'incident to record the action on')
-      .option('--by <who>', 'acting for someone else (the key needs the act-as scope); recorded beside the key')
-      .option('--key <key>', 'idempotency key: the same key joins the same request (default: a new one)')
-      .option('--no-wait', 'start and print the workflow id only')
-      .option('--api-url <url>', 'the API to call (default TELEMETRY_API_URL, else http://127.0.0.1:<API_PORT>)')
-      .option('--api-key-file <file>', 'file holding the API key (default TELEMETRY_API_KEY_FILE, else TELEMETRY_API_KEY); never a key on the command line')
-      .option('--direct', 'break glass: straight to Temporal when the API is down; recorded as cli:<user>@<host>')
-      .option('--json');
+    const cmd = apiOptions(
+      node
+        .command(`${action} <node>`)
+        .description(DESCRIPTIONS[action])
+        .option('--gpu <device>', 'the faulty GPU the label names (quarantine/drain)')
+        .option('--alert <id>', 'incident to record the action on')
+        .option('--by <who>', 'acting for someone else (the key needs the act-as scope); recorded beside the key')
+        .option('--key <key>', 'idempotency key: the same key joins the same request (default: a new one)')
+        .option('--no-wait', 'start and print the workflow id only')
+        .option('--direct', DIRECT_HELP),
+    );
     if (action === 'drain') {
       cmd
         .option('--force', 'at the timeout, delete pods a PodDisruptionBudget still protects')
