@@ -80,6 +80,8 @@ export async function loadMeta(path: string): Promise<ModelMeta> {
 const INDICATORS = new Set<number>([FI.temp_missing, FI.power_missing, FI.clock_missing, FI.util_missing, FI.mem_missing, FI.ecc_missing, FI.fan_missing]);
 /** Hard-fault features already have a named rule reason. */
 const RULE_FEATURES = new Set<number>([FI.xid_present, FI.ecc_dbe_delta_log, FI.throttle_thermal, FI.throttle_hw_slowdown]);
+/** RULE_FEATURES by index (the per-row loops read this, not the Set). */
+const RULE_FEATURE: readonly boolean[] = Array.from({ length: N_FEATURES }, (_, i) => RULE_FEATURES.has(i));
 /** |z| below this is not worth naming. */
 const MIN_Z = 3;
 const MAX_MODEL_REASONS = 3;
@@ -110,13 +112,13 @@ export function deviatingFeatures(features: Float32Array, offset: number, meta: 
  */
 export function outOfEnvelope(features: Float32Array, offset: number, meta: ModelMeta): string[] {
   const { lo, hi } = meta.envelope;
-  const out: string[] = [];
+  let out: string[] | undefined; // most rows are inside: no array for them
   for (let i = 0; i < N_FEATURES; i++) {
-    if (RULE_FEATURES.has(i)) continue;
+    if (RULE_FEATURE[i]) continue;
     const v = features[offset + i] ?? 0;
-    if (v < (lo[i] ?? -Infinity) || v > (hi[i] ?? Infinity)) out.push(`${FEATURE_NAMES[i]}_out_of_range=${Number(v.toFixed(3))}`);
+    if (v < (lo[i] ?? -Infinity) || v > (hi[i] ?? Infinity)) (out ??= []).push(`${FEATURE_NAMES[i]}_out_of_range=${Number(v.toFixed(3))}`);
   }
-  return out;
+  return out ?? [];
 }
 
 /**
@@ -142,14 +144,15 @@ export function classify(
     const hard = verdict ?? hardFaults(points[r] as Point, features, o);
     const modelClass: HealthClass = score >= critical ? 'critical' : score >= degraded ? 'degraded' : 'healthy';
     const outside = outOfEnvelope(features, o, meta);
+    const envelopeOut = outside.length > 0; // (outside may become `reasons`, which grows below)
     const peers = device?.peers[r];
     const peerHot = peerOutlier(peers);
-    let cls: HealthClass = hard.class ?? (modelClass === 'healthy' && outside.length > 0 ? 'degraded' : modelClass);
+    let cls: HealthClass = hard.class ?? (modelClass === 'healthy' && envelopeOut ? 'degraded' : modelClass);
     if (hard.class !== null && RANK[modelClass] > RANK[cls]) cls = modelClass;
     if (peerHot && cls === 'healthy') cls = 'degraded';
-    const reasons = [...hard.reasons, ...outside];
+    const reasons = hard.reasons.length === 0 ? outside : [...hard.reasons, ...outside];
     if (peerHot) reasons.push(`peer_temp_outlier_+${Math.round(peers!.value - peers!.median)}c`);
-    if (modelClass !== 'healthy' && outside.length === 0) {
+    if (modelClass !== 'healthy' && !envelopeOut) {
       const dev = deviatingFeatures(features, o, meta);
       reasons.push(...(dev.length > 0 ? dev : ['anomaly_score']));
     }
@@ -161,7 +164,7 @@ export function classify(
         if (verdict.reasons.some((x) => /^(thermal_headroom|hw_slowdown|sw_thermal|fan_stopped|power_over)/.test(x))) by.push('limits');
       }
       if (modelClass !== 'healthy') by.push('model');
-      if (outside.length > 0) by.push('envelope');
+      if (envelopeOut) by.push('envelope');
       if (peerHot) by.push('peers');
       res.decidedBy = by;
       res.evidence = peers === undefined ? verdict.evidence : { ...verdict.evidence, peers };

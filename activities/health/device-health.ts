@@ -78,14 +78,93 @@ export function newDeviceHealthState(): DeviceHealthState {
   return { v: 1, holds: [], slowdownC: null, zeroRpm: false, n: 0, tempMean: null, tempVar: 0, powerMean: null, powerVar: 0, lastVolDbe: null, lastDbe: null, lastXid: null };
 }
 
-export interface DeviceVerdict {
+/**
+ * Driver/limit verdict of one point. The evidence (driver signals, holds,
+ * limits, own range) is needed only when the point ends up not healthy —
+ * a few points in a healthy fleet — so the verdict keeps the numbers it is
+ * made of and builds it on first read (the collector scores every point;
+ * building it eagerly was a third of the health cost per point).
+ */
+export class DeviceVerdict {
   class: HealthClass | null;
-  reasons: string[];
-  evidence: HealthEvidence;
+  reasons: readonly string[];
   /** The fan is in zero-RPM mode on this point: the model must not read 0 % fan as a stuck fan. */
   zeroRpmIdle: boolean;
   /** Headroom on this point (reported or derived), °C. */
   headroomC: number | undefined;
+  /** The inputs of `evidence`, as they were at this point (holds are replaced, never mutated: see setHold). */
+  private readonly fields: Record<string, number>;
+  private readonly holds: readonly DriverHold[];
+  private readonly catalog: CatalogEvidence[] | undefined;
+  private readonly slowdownC: number | null;
+  private readonly powerLimit: number | undefined;
+  private readonly own: OwnRange | undefined;
+  private built: HealthEvidence | undefined;
+
+  constructor(
+    cls: HealthClass | null,
+    reasons: readonly string[],
+    zeroRpmIdle: boolean,
+    headroomC: number | undefined,
+    fields: Record<string, number>,
+    holds: readonly DriverHold[],
+    catalog: CatalogEvidence[] | undefined,
+    slowdownC: number | null,
+    powerLimit: number | undefined,
+    own: OwnRange | undefined,
+  ) {
+    this.class = cls;
+    this.reasons = reasons;
+    this.zeroRpmIdle = zeroRpmIdle;
+    this.headroomC = headroomC;
+    this.fields = fields;
+    this.holds = holds;
+    this.catalog = catalog;
+    this.slowdownC = slowdownC;
+    this.powerLimit = powerLimit;
+    this.own = own;
+    this.built = undefined;
+  }
+
+  get evidence(): HealthEvidence {
+    if (this.built) return this.built;
+    const f = this.fields;
+    const driver: Record<string, number> = {};
+    for (const k of DRIVER_FIELDS) if (num(f[k])) driver[k] = f[k];
+    const limits: Record<string, number> = {};
+    if (this.headroomC !== undefined) {
+      limits.headroom_c = this.headroomC;
+      if (this.slowdownC !== null) limits.slowdown_c = this.slowdownC;
+    }
+    if (num(this.powerLimit)) limits.power_limit_w = this.powerLimit;
+    const maxLimit = f['power_max_limit_w'];
+    if (num(maxLimit)) limits.power_max_limit_w = maxLimit;
+    const evidence: HealthEvidence = { driver, holds: this.holds.map((h) => ({ ...h })), catalog: this.catalog ?? [], limits };
+    const o = this.own;
+    if (o !== undefined) {
+      const baseline: NonNullable<HealthEvidence['baseline']> = [];
+      if (o.temp !== undefined && o.tempMean !== null) {
+        const sd = Math.max(Math.sqrt(o.tempVar), 1);
+        baseline.push({ field: 'temperature_c', value: o.temp, mean: round(o.tempMean), sd: round(sd), z: round((o.temp - o.tempMean) / sd) });
+      }
+      if (o.ratio !== undefined && o.powerMean !== null) {
+        const sd = Math.max(Math.sqrt(o.powerVar), 0.02);
+        baseline.push({ field: 'power_ratio', value: round(o.ratio), mean: round(o.powerMean), sd: round(sd), z: round((o.ratio - o.powerMean) / sd) });
+      }
+      if (baseline.length > 0) evidence.baseline = baseline;
+    }
+    return (this.built = evidence);
+  }
+}
+
+/** The device's own range before this point (once learned), with the point's values. */
+interface OwnRange {
+  temp: number | undefined;
+  ratio: number | undefined;
+  tempMean: number | null;
+  tempVar: number;
+  powerMean: number | null;
+  powerVar: number;
 }
 
 const DRIVER_FIELDS = [
@@ -122,26 +201,44 @@ function catalogXid(e: XidEntry & { code: number }): CatalogEvidence {
 
 function setHold(s: DeviceHealthState, h: DriverHold): void {
   const i = s.holds.findIndex((x) => x.cause === h.cause);
+  // Copy-on-write: a verdict keeps the array of its point (DeviceVerdict builds evidence from it later).
   if (i >= 0) {
     // Keep the start of the episode; the class may escalate.
     const prev = s.holds[i]!;
-    s.holds[i] = { ...h, since: prev.since, class: RANK[h.class] > RANK[prev.class] ? h.class : prev.class };
+    const next = { ...h, since: prev.since, class: RANK[h.class] > RANK[prev.class] ? h.class : prev.class };
+    s.holds = s.holds.map((x, k) => (k === i ? next : x));
     return;
   }
-  if (s.holds.length >= MAX_HOLDS) {
+  let holds = s.holds;
+  if (holds.length >= MAX_HOLDS) {
     // Bounded: drop the oldest degraded hold first, else the oldest.
-    const j = s.holds.findIndex((x) => x.class === 'degraded');
-    s.holds.splice(j >= 0 ? j : 0, 1);
+    const j = holds.findIndex((x) => x.class === 'degraded');
+    const drop = j >= 0 ? j : 0;
+    holds = holds.filter((_, k) => k !== drop);
   }
-  s.holds.push(h);
+  s.holds = [...holds, h];
 }
 
 const clearHold = (s: DeviceHealthState, cause: string): void => {
-  s.holds = s.holds.filter((h) => h.cause !== cause);
+  if (s.holds.some((h) => h.cause === cause)) s.holds = s.holds.filter((h) => h.cause !== cause);
 };
 
+const REMAP_SRC = 'https://docs.nvidia.com/deploy/a100-gpu-mem-error-mgmt/error-recovery-and-response-flags.html';
+const DBE_ACTION = xidEntry(48).recommended_action;
+const DBE_SOURCE = xidEntry(48).source;
+
+/** A driver flag (1 = set, 0 = clear) that holds until it reads 0. */
+function flagHold(s: DeviceHealthState, f: Record<string, number>, ts: string, field: string, cause: string, c: 'degraded' | 'critical', action: string, clears: string): void {
+  const v = f[field];
+  if (v === 1) setHold(s, { cause, class: c, since: ts, action, source: REMAP_SRC, clearsWhen: clears });
+  else if (v === 0) clearHold(s, cause);
+}
+
 /** Throttle detail: `hw` = HW slowdown / HW thermal / power brake (hardware protection); `sw` = SW thermal slowdown. */
-function thermalBits(f: Record<string, number>): { hw: boolean; sw: boolean } {
+const HW_BIT = 1;
+const SW_BIT = 2;
+/** HW_BIT | SW_BIT (a number, not an object: this runs for every point). */
+function thermalBits(f: Record<string, number>): number {
   const r = f['throttle_reasons'];
   const hw =
     (num(r) && (r & (0x8 | 0x40 | 0x80)) !== 0) ||
@@ -151,14 +248,7 @@ function thermalBits(f: Record<string, number>): { hw: boolean; sw: boolean } {
     f['throttle_reason_hw_power_brake_slowdown'] === 1;
   // A thermal flag not explained by a HW cause is the SW (GPU Boost) slowdown.
   const sw = (num(r) && (r & 0x20) !== 0) || f['throttle_reason_sw_thermal_slowdown'] === 1 || (f['throttle_thermal'] === 1 && !hw);
-  return { hw, sw };
-}
-
-function ewma(mean: number | null, v: number, x: number): [number, number] {
-  if (mean === null) return [x, 0];
-  const d = x - mean;
-  const m = mean + OWN_ALPHA * d;
-  return [m, (1 - OWN_ALPHA) * (v + OWN_ALPHA * d * d)];
+  return (hw ? HW_BIT : 0) | (sw ? SW_BIT : 0);
 }
 
 /**
@@ -167,9 +257,9 @@ function ewma(mean: number | null, v: number, x: number): [number, number] {
  */
 export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number | undefined): DeviceVerdict {
   const f = p.fields;
-  const reasons: string[] = [];
-  const catalog: CatalogEvidence[] = [];
-  const limits: Record<string, number> = {};
+  // Allocated only when something is found: most points of a healthy fleet have no reason at all.
+  let reasons: string[] | undefined;
+  let catalog: CatalogEvidence[] | undefined;
   let cls: HealthClass | null = null;
 
   // --- driver signals → holds
@@ -179,35 +269,27 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
     const e = recoveryEntry(ra);
     if (e !== undefined && e.code !== 0) {
       setHold(s, { cause: 'recovery_action', class: 'critical', since: p.ts, action: e.recommended_action, source: e.source, clearsWhen: 'gpu_recovery_action reads None' });
-      catalog.push({ kind: 'recovery_action', code: e.code, name: e.name, severity: e.severity, recommended_action: e.recommended_action, resets_needed: e.resets_needed, source: e.source });
+      (catalog ??= []).push({ kind: 'recovery_action', code: e.code, name: e.name, severity: e.severity, recommended_action: e.recommended_action, resets_needed: e.resets_needed, source: e.source });
     } else if (e !== undefined) {
       clearHold(s, 'recovery_action');
       // The driver says no action is needed: XID holds it asked a reset for are over.
-      for (const h of [...s.holds]) if (h.cause.startsWith('xid_') && h.since !== p.ts) clearHold(s, h.cause);
+      for (const h of s.holds) if (h.cause.startsWith('xid_') && h.since !== p.ts) clearHold(s, h.cause);
     }
   }
-  const REMAP_SRC = 'https://docs.nvidia.com/deploy/a100-gpu-mem-error-mgmt/error-recovery-and-response-flags.html';
-  const flagHold = (field: string, cause: string, c: 'degraded' | 'critical', action: string, clears: string) => {
-    const v = f[field];
-    if (v === 1) setHold(s, { cause, class: c, since: p.ts, action, source: REMAP_SRC, clearsWhen: clears });
-    else if (v === 0) clearHold(s, cause);
-  };
-  flagHold('remapped_rows_failure', 'remap_failure', 'critical', 'Row remapping failed: drain the GPU and contact support (RMA criterion).', 'remapped_rows.failure reads No');
-  flagHold('remapped_rows_pending', 'remap_pending', 'degraded', 'Reset the GPU when its jobs allow, to activate the pending row remap.', 'remapped_rows.pending reads No');
-  flagHold('retired_pages_pending', 'retired_pending', 'degraded', 'Reload the driver / reset the GPU to activate the retired page.', 'retired_pages.pending reads No');
+  flagHold(s, f, p.ts, 'remapped_rows_failure', 'remap_failure', 'critical', 'Row remapping failed: drain the GPU and contact support (RMA criterion).', 'remapped_rows.failure reads No');
+  flagHold(s, f, p.ts, 'remapped_rows_pending', 'remap_pending', 'degraded', 'Reset the GPU when its jobs allow, to activate the pending row remap.', 'remapped_rows.pending reads No');
+  flagHold(s, f, p.ts, 'retired_pages_pending', 'retired_pending', 'degraded', 'Reload the driver / reset the GPU to activate the retired page.', 'retired_pages.pending reads No');
 
   // Uncorrected ECC: the volatile counter is the driver's "not reset since"; the aggregate only tells an increase.
   const vol = f['ecc_dbe_volatile'];
   const agg = f['ecc_dbe'];
-  const dbeAction = xidEntry(48).recommended_action;
-  const dbeSource = xidEntry(48).source;
   if (num(vol)) {
-    if (vol > 0) setHold(s, { cause: 'ecc_dbe', class: 'critical', since: p.ts, action: dbeAction, source: dbeSource, clearsWhen: 'the volatile uncorrected ECC count reads 0 (GPU reset)' });
+    if (vol > 0) setHold(s, { cause: 'ecc_dbe', class: 'critical', since: p.ts, action: DBE_ACTION, source: DBE_SOURCE, clearsWhen: 'the volatile uncorrected ECC count reads 0 (GPU reset)' });
     else clearHold(s, 'ecc_dbe');
     s.lastVolDbe = vol;
   } else if (num(agg)) {
     if (s.lastDbe !== null && agg > s.lastDbe) {
-      setHold(s, { cause: 'ecc_dbe', class: 'critical', since: p.ts, action: dbeAction, source: dbeSource, clearsWhen: `a volatile ECC count of 0, or ${AGGREGATE_HOLD_MAX_S / 3600} h without a new error` });
+      setHold(s, { cause: 'ecc_dbe', class: 'critical', since: p.ts, action: DBE_ACTION, source: DBE_SOURCE, clearsWhen: `a volatile ECC count of 0, or ${AGGREGATE_HOLD_MAX_S / 3600} h without a new error` });
     } else if (s.lastDbe !== null && agg < s.lastDbe) clearHold(s, 'ecc_dbe'); // counter reset
   }
   if (num(agg)) s.lastDbe = agg;
@@ -216,9 +298,9 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
   const xid = f['xid'];
   if (num(xid) && xid > 0) {
     const e = xidEntry(Math.trunc(xid));
-    catalog.push(catalogXid(e));
+    (catalog ??= []).push(catalogXid(e));
     const c: HealthClass = e.severity === 'critical' ? 'critical' : e.severity === 'warning' ? 'degraded' : 'healthy';
-    reasons.push(xidReason(e.code));
+    (reasons ??= []).push(xidReason(e.code));
     if (e.resets_needed && c !== 'healthy') {
       const clears = s.reportsRecovery === true ? 'gpu_recovery_action reads None' : `${AGGREGATE_HOLD_MAX_S / 3600} h after the XID (the device reports no recovery action)`;
       setHold(s, { cause: `xid_${e.code}`, class: c, since: p.ts, action: e.recommended_action, source: e.source, clearsWhen: clears });
@@ -228,7 +310,7 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
   const fabricStatus = f['fabric_status'];
   if (fabricStatus === 1) {
     cls = worse(cls, 'critical');
-    reasons.push('fabric_registration_failed');
+    (reasons ??= []).push('fabric_registration_failed');
   }
 
   // Evidence no later signal can clear (an aggregate-only DBE increase; an XID on a device that does not
@@ -237,19 +319,20 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
     // BigInt only when there is a hold to age (this runs for every point).
     const ts = BigInt(p.ts);
     const maxNs = BigInt(AGGREGATE_HOLD_MAX_S) * 1_000_000_000n;
-    s.holds = s.holds.filter((h) => {
+    const expired = (h: DriverHold) => {
       const unclearable = (h.cause === 'ecc_dbe' && s.lastVolDbe === null) || (h.cause.startsWith('xid_') && s.reportsRecovery !== true);
-      return !(unclearable && ts - BigInt(h.since) > maxNs);
-    });
-  }
-  for (const h of s.holds) {
-    cls = worse(cls, h.class);
-    const r = `driver_${h.cause}`;
-    if (!reasons.includes(r)) reasons.push(r);
-  }
-  if (s.holds.some((h) => h.cause === 'recovery_action') && num(ra) && ra !== 0) {
-    const e = recoveryEntry(ra);
-    if (e !== undefined) reasons.push(`recovery_action_${e.name.toLowerCase().replace(/ /g, '_')}`);
+      return unclearable && ts - BigInt(h.since) > maxNs;
+    };
+    if (s.holds.some(expired)) s.holds = s.holds.filter((h) => !expired(h));
+    for (const h of s.holds) {
+      cls = worse(cls, h.class);
+      const r = `driver_${h.cause}`;
+      if (!(reasons ??= []).includes(r)) reasons.push(r);
+    }
+    if (num(ra) && ra !== 0 && s.holds.some((h) => h.cause === 'recovery_action')) {
+      const e = recoveryEntry(ra);
+      if (e !== undefined) (reasons ??= []).push(`recovery_action_${e.name.toLowerCase().replace(/ /g, '_')}`);
+    }
   }
 
   // --- temperature by headroom
@@ -259,26 +342,24 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
   if (num(slowdown)) s.slowdownC = slowdown;
   else if (num(headroom) && num(temp)) s.slowdownC = temp + headroom;
   if (!num(headroom) && num(temp) && s.slowdownC !== null) headroom = s.slowdownC - temp;
-  const bits = thermalBits(f);
   if (num(headroom)) {
-    limits.headroom_c = headroom;
-    if (s.slowdownC !== null) limits.slowdown_c = s.slowdownC;
     if (headroom <= HEADROOM_CRITICAL_C) {
       cls = worse(cls, 'critical');
-      reasons.push(`thermal_headroom_${headroom}c`);
+      (reasons ??= []).push(`thermal_headroom_${headroom}c`);
     } else if (headroom <= HEADROOM_DEGRADED_C) {
       cls = worse(cls, 'degraded');
-      reasons.push(`thermal_headroom_${headroom}c`);
+      (reasons ??= []).push(`thermal_headroom_${headroom}c`);
     }
   }
   // HW protection (HW slowdown, HW thermal, power brake) is critical; SW thermal slowdown is GPU Boost
   // trimming clocks near its target, routine on consumer boards: degraded, critical only without headroom.
-  if (bits.hw) {
+  const bits = thermalBits(f);
+  if (bits & HW_BIT) {
     cls = worse(cls, 'critical');
-    reasons.push('hw_slowdown');
-  } else if (bits.sw) {
+    (reasons ??= []).push('hw_slowdown');
+  } else if (bits & SW_BIT) {
     cls = worse(cls, num(headroom) && headroom <= HEADROOM_CRITICAL_C ? 'critical' : 'degraded');
-    reasons.push('sw_thermal_slowdown');
+    (reasons ??= []).push('sw_thermal_slowdown');
   }
 
   // --- fan by fan mode
@@ -290,45 +371,48 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
       zeroRpmIdle = true;
     } else {
       cls = worse(cls, temp >= FAN_STOPPED_CRITICAL_C ? 'critical' : 'degraded');
-      reasons.push(`fan_stopped_at_${temp}c`);
+      (reasons ??= []).push(`fan_stopped_at_${temp}c`);
     }
   }
 
   // --- power by the device's own limits
   const power = f['power_w'];
-  const maxLimit = f['power_max_limit_w'];
-  if (num(powerLimit)) limits.power_limit_w = powerLimit;
-  if (num(maxLimit)) limits.power_max_limit_w = maxLimit;
   if (num(power) && num(powerLimit) && powerLimit > 0 && power > powerLimit * POWER_OVER_LIMIT_RATIO) {
     cls = worse(cls, 'degraded');
-    reasons.push(`power_over_limit_${Math.round((power / powerLimit) * 100)}pct`);
+    (reasons ??= []).push(`power_over_limit_${Math.round((power / powerLimit) * 100)}pct`);
   }
 
   // --- own range (evidence; learned only from points the driver and limits call healthy)
-  const baseline: NonNullable<HealthEvidence['baseline']> = [];
   const ratio = num(power) && num(powerLimit) && powerLimit > 0 ? power / powerLimit : undefined;
-  if (s.n >= OWN_RANGE_MIN_N) {
-    if (num(temp) && s.tempMean !== null) {
-      const sd = Math.max(Math.sqrt(s.tempVar), 1);
-      baseline.push({ field: 'temperature_c', value: temp, mean: round(s.tempMean), sd: round(sd), z: round((temp - s.tempMean) / sd) });
-    }
-    if (ratio !== undefined && s.powerMean !== null) {
-      const sd = Math.max(Math.sqrt(s.powerVar), 0.02);
-      baseline.push({ field: 'power_ratio', value: round(ratio), mean: round(s.powerMean), sd: round(sd), z: round((ratio - s.powerMean) / sd) });
-    }
-  }
+  const own: OwnRange | undefined =
+    s.n >= OWN_RANGE_MIN_N ? { temp: num(temp) ? temp : undefined, ratio, tempMean: s.tempMean, tempVar: s.tempVar, powerMean: s.powerMean, powerVar: s.powerVar } : undefined;
   if (cls === null) {
-    if (num(temp)) [s.tempMean, s.tempVar] = ewma(s.tempMean, s.tempVar, temp);
-    if (ratio !== undefined) [s.powerMean, s.powerVar] = ewma(s.powerMean, s.powerVar, ratio);
+    if (num(temp)) {
+      if (s.tempMean === null) {
+        s.tempMean = temp;
+        s.tempVar = 0;
+      } else {
+        const d = temp - s.tempMean;
+        s.tempVar = (1 - OWN_ALPHA) * (s.tempVar + OWN_ALPHA * d * d);
+        s.tempMean = s.tempMean + OWN_ALPHA * d;
+      }
+    }
+    if (ratio !== undefined) {
+      if (s.powerMean === null) {
+        s.powerMean = ratio;
+        s.powerVar = 0;
+      } else {
+        const d = ratio - s.powerMean;
+        s.powerVar = (1 - OWN_ALPHA) * (s.powerVar + OWN_ALPHA * d * d);
+        s.powerMean = s.powerMean + OWN_ALPHA * d;
+      }
+    }
     s.n++;
   }
-
-  const driver: Record<string, number> = {};
-  for (const k of DRIVER_FIELDS) if (num(f[k])) driver[k] = f[k];
-  const evidence: HealthEvidence = { driver, holds: s.holds.map((h) => ({ ...h })), catalog, limits };
-  if (baseline.length > 0) evidence.baseline = baseline;
-  return { class: cls, reasons, evidence, zeroRpmIdle, headroomC: num(headroom) ? headroom : undefined };
+  return new DeviceVerdict(cls, reasons ?? NO_REASONS, zeroRpmIdle, num(headroom) ? headroom : undefined, f, s.holds, catalog, s.slowdownC, powerLimit, own);
 }
+
+const NO_REASONS: readonly string[] = Object.freeze([]);
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -340,10 +424,17 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
  */
 export function peerScores(points: readonly Point[]): (HealthEvidence['peers'] | undefined)[] {
   const latest = new Map<string, Map<string, number>>();
+  // The points of one device in a decoded batch share one tags object: one key string per object.
+  const keyOf = new Map<Record<string, string>, string>();
+  const groupOf = (tags: Record<string, string>): string => {
+    let g = keyOf.get(tags);
+    if (g === undefined) keyOf.set(tags, (g = `${tags['host'] ?? ''}\u0000${tags['model'] ?? ''}`));
+    return g;
+  };
   for (const p of points) {
     const t = p.fields['temperature_c'];
     if (!num(t)) continue;
-    const g = `${p.tags['host'] ?? ''}\u0000${p.tags['model'] ?? ''}`;
+    const g = groupOf(p.tags);
     let m = latest.get(g);
     if (!m) latest.set(g, (m = new Map()));
     m.set(p.device, t);
@@ -358,7 +449,7 @@ export function peerScores(points: readonly Point[]): (HealthEvidence['peers'] |
   }
   return points.map((p) => {
     const t = p.fields['temperature_c'];
-    const s = stats.get(`${p.tags['host'] ?? ''}\u0000${p.tags['model'] ?? ''}`);
+    const s = stats.size === 0 ? undefined : stats.get(groupOf(p.tags));
     if (!num(t) || s === undefined) return undefined;
     const z = (t - s.median) / Math.max(1.4826 * s.mad, 1);
     return { field: 'temperature_c', value: t, median: s.median, n: s.n, z: round(z) };

@@ -121,13 +121,36 @@ function imp(name: string): number {
 export const imputeOf = imp;
 
 /**
+ * (b − a) in seconds for two ns timestamps. Without BigInt on the common path (decimal strings of
+ * more than 9 digits, no sign or leading zero, as the codec writes them): seconds and nanoseconds
+ * are split and subtracted as doubles, exact to well under a nanosecond for any dt the baseline
+ * uses. BigInt for anything else (and garbage still throws there, as before).
+ */
+function secondsBetween(a: string, b: string): number {
+  if (a.length > 9 && b.length > 9 && a.length <= 19 && b.length <= 19 && a.charCodeAt(0) > 48 && b.charCodeAt(0) > 48) {
+    const dt = Number(b.slice(0, -9)) - Number(a.slice(0, -9)) + (Number(b.slice(-9)) - Number(a.slice(-9))) / 1e9;
+    if (dt === dt) return dt; // NaN: not plain digits
+  }
+  return Number(BigInt(b) - BigInt(a)) / 1e9;
+}
+
+/** The timestamp as the baseline keeps it (canonical decimal). */
+function canonicalNs(ts: string): string {
+  let plain = ts.length > 0 && ts.length <= 19 && (ts.length === 1 || ts.charCodeAt(0) !== 48);
+  for (let i = 0; plain && i < ts.length; i++) {
+    const c = ts.charCodeAt(i);
+    plain = c >= 48 && c <= 57;
+  }
+  return plain ? ts : BigInt(ts).toString();
+}
+
+/**
  * Features of one point written into `out` at `o`; mutates `b`. Keep in step
  * with ml/features.py featurize_point.
  */
 function featurizePoint(p: Point, b: DeviceBaseline, out: Float32Array, o: number): void {
   const f = p.fields;
-  const ts = BigInt(p.ts);
-  const dtS = b.lastTs === null ? null : Number(ts - BigInt(b.lastTs)) / 1e9;
+  const dtS = b.lastTs === null ? null : secondsBetween(b.lastTs, p.ts);
 
   const temp = f['temperature_c'];
   const hasTemp = num(temp);
@@ -221,7 +244,7 @@ function featurizePoint(p: Point, b: DeviceBaseline, out: Float32Array, o: numbe
       b.tempMean = b.tempMean + alpha * (temp - b.tempMean);
     }
   }
-  if (b.lastTs === null || ts > BigInt(b.lastTs)) b.lastTs = ts.toString();
+  if (b.lastTs === null || (dtS !== null && dtS > 0)) b.lastTs = canonicalNs(p.ts);
   b.n += 1;
 }
 
