@@ -19,10 +19,16 @@ const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, 
  * device. Points decoded from one batch share their device's tag object, so
  * the sort and escaping run once per device per batch instead of once per point.
  */
-const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, { key: string; bytes: number }>>>();
+const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, SeriesEntry>>>();
+interface SeriesEntry {
+  key: string;
+  bytes: number;
+  /** `key` as UTF-8 (appendLine copies it). */
+  bin: Buffer;
+}
 
 /** The series key and its UTF-8 length (tags may be any text; the batcher needs exact sizes). */
-function seriesEntry(measurement: string, device: string, tagsIn: Record<string, string>): { key: string; bytes: number } {
+function seriesEntry(measurement: string, device: string, tagsIn: Record<string, string>): SeriesEntry {
   let byTags = prefixCache.get(measurement);
   if (!byTags) prefixCache.set(measurement, (byTags = new WeakMap()));
   let byDevice = byTags.get(tagsIn);
@@ -34,7 +40,8 @@ function seriesEntry(measurement: string, device: string, tagsIn: Record<string,
   let prefix = measurement;
   for (const [k, v] of tags) prefix += `,${escTag(k)}=${escTag(v)}`;
   if (!byDevice) byTags.set(tagsIn, (byDevice = new Map()));
-  const e = { key: prefix, bytes: Buffer.byteLength(prefix, 'utf8') };
+  const bin = Buffer.from(prefix, 'utf8');
+  const e = { key: prefix, bytes: bin.length, bin };
   byDevice.set(device, e);
   return e;
 }
@@ -44,13 +51,14 @@ export function seriesKey(measurement: string, device: string, tagsIn: Record<st
 }
 
 /** `key=` per field name, escaped once, with its UTF-8 length (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
-const fieldKeyCache = new Map<string, { text: string; bytes: number }>();
+const fieldKeyCache = new Map<string, { text: string; bytes: number; bin: Buffer }>();
 const FIELD_KEY_CACHE_MAX = 10_000;
-function fieldKey(k: string): { text: string; bytes: number } {
+function fieldKey(k: string): { text: string; bytes: number; bin: Buffer } {
   let e = fieldKeyCache.get(k);
   if (e === undefined) {
     const text = `${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`;
-    e = { text, bytes: Buffer.byteLength(text, 'utf8') };
+    const bin = Buffer.from(text, 'utf8');
+    e = { text, bytes: bin.length, bin };
     if (fieldKeyCache.size < FIELD_KEY_CACHE_MAX) fieldKeyCache.set(k, e);
   }
   return e;
@@ -90,6 +98,101 @@ export function sizedLine(p: Point, measurement = MEASUREMENT): { line: string |
   return { line: parts.join(''), bytes: series.bytes + 1 + bytes + 1 + p.ts.length };
 }
 const linePieces: string[] = [];
+
+/**
+ * Line bytes, appended: each line followed by `\n`, the layout codec v2
+ * carries. The streamer writes every point's line here directly (no string
+ * per line, no join, no UTF-8 pass): building the line as a string and then
+ * encoding it was the streamer's largest cost per point.
+ */
+export class LineArena {
+  buf: Buffer;
+  len = 0;
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(256, initialBytes));
+  }
+  /** Room for `extra` more bytes after `len`. */
+  ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + extra));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+}
+
+/** Longest String(v) of a finite double ("-2.2250738585072014e-308"), with room to spare. */
+const MAX_NUMBER_CHARS = 26;
+
+/** String(v) as ASCII at `off`, digits by hand for int32 values (most telemetry); returns the new offset. */
+function writeNumber(b: Buffer, off: number, v: number): number {
+  if ((v | 0) === v) {
+    // -0 lands here as 0, and String(-0) is "0" too.
+    let x = v;
+    if (x < 0) {
+      b[off++] = 0x2d;
+      x = -x;
+    }
+    let digits = 1;
+    for (let n = x; n >= 10; n = (n / 10) | 0) digits++;
+    let p = off + digits;
+    const end = p;
+    do {
+      const q = (x / 10) | 0;
+      b[--p] = 48 + x - q * 10;
+      x = q;
+    } while (x > 0);
+    return end;
+  }
+  const t = String(v);
+  for (let i = 0; i < t.length; i++) b[off + i] = t.charCodeAt(i);
+  return off + t.length;
+}
+
+const copyInto = (b: Buffer, off: number, src: Buffer): number => {
+  const n = src.length;
+  if (n > 64) return off + src.copy(b, off);
+  for (let i = 0; i < n; i++) b[off + i] = src[i]!;
+  return off + n;
+};
+
+/**
+ * Appends the point's line (exactly `toLine(p)`) and `\n` to the arena; returns
+ * the line's byte length without the newline, 0 when the point has no field
+ * (then nothing is appended). `p.ts` must be canonical (digits, no leading zero).
+ */
+export function appendLine(a: LineArena, p: Point, measurement = MEASUREMENT): number {
+  const series = seriesEntry(measurement, p.device, p.tags);
+  const ts = p.ts;
+  const start = a.len;
+  a.ensure(series.bytes + ts.length + 3 + 64);
+  let b = a.buf;
+  let off = copyInto(b, start, series.bin);
+  b[off++] = 0x20;
+  const bodyAt = off;
+  const f = p.fields;
+  for (const k in f) {
+    const v = f[k]!;
+    if (v - v !== 0) continue; // NaN / ±Infinity: not storable
+    const key = fieldKey(k);
+    if (off + key.bytes + MAX_NUMBER_CHARS + ts.length + 3 > b.length) {
+      a.len = off;
+      a.ensure(key.bytes + MAX_NUMBER_CHARS + ts.length + 3);
+      b = a.buf;
+    }
+    if (off > bodyAt) b[off++] = 0x2c;
+    off = copyInto(b, off, key.bin);
+    off = writeNumber(b, off, v);
+  }
+  if (off === bodyAt) {
+    a.len = start; // a point with no fields is not storable: no line
+    return 0;
+  }
+  b[off++] = 0x20;
+  for (let i = 0; i < ts.length; i++) b[off++] = ts.charCodeAt(i);
+  b[off++] = 0x0a;
+  a.len = off;
+  return off - start - 1;
+}
 
 /** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
 export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {

@@ -30,7 +30,7 @@
  * upgraded, and hand-written test messages.
  */
 import type { Point } from '../point.ts';
-import { seriesKey, sizedLine, MEASUREMENT } from '../influx/line-protocol.ts';
+import { appendLine, LineArena, seriesKey, MEASUREMENT } from '../influx/line-protocol.ts';
 
 export const BATCH_VERSION = 2;
 export const BATCH_VERSION_V1 = 1;
@@ -74,15 +74,17 @@ function joinTs(sec: number, ns: number): string {
 }
 const canonicalTs = (ts: string): boolean => ts.length === 1 || ts.charCodeAt(0) !== 48;
 
-/** Work the batcher already did for a point: its line and the line's UTF-8 length (0 = no line). */
+/** Work the batcher already did: every point's line in one buffer (each + `\n`, point order) and each line's length (0 = no line). */
 export interface PreEncoded {
-  lines: (string | undefined)[];
+  /** Bytes [0, textBytes) of `text` are the lines. */
+  text: Buffer;
+  textBytes: number;
   lineBytes: number[];
 }
 
-/** One point's line and its size, as encodeBatch writes them (the batcher calls this once per point). */
-export function lineOf(p: Point): { line: string | undefined; bytes: number } {
-  return sizedLine(canonicalTs(p.ts) ? p : { ...p, ts: BigInt(p.ts).toString() }, MEASUREMENT);
+/** Appends one point's line (exactly `toLine(point)`) to the arena; its byte length, 0 = no line. */
+export function appendPointLine(arena: LineArena, p: Point): number {
+  return appendLine(arena, canonicalTs(p.ts) ? p : { ...p, ts: BigInt(p.ts).toString() }, MEASUREMENT);
 }
 
 /** What adding one point to a BatchLayout costs, computed by probe() and applied by commit(). */
@@ -216,21 +218,23 @@ export function encodeBatch(origin: string, points: readonly Point[], pre?: PreE
   const n = points.length;
   let layout: BatchLayout;
   let shapes: Uint32Array;
-  let lines: (string | undefined)[];
+  let text: Buffer;
+  let textBytes: number;
   let lineBytes: number[];
   if (pre) {
-    ({ layout, shapes, lines, lineBytes } = pre);
+    ({ layout, shapes, text, textBytes, lineBytes } = pre);
   } else {
     layout = new BatchLayout(Buffer.byteLength(JSON.stringify(origin), 'utf8'));
     shapes = new Uint32Array(n);
-    lines = new Array(n);
     lineBytes = new Array(n);
+    const arena = new LineArena(n * 256);
     for (let i = 0; i < n; i++) {
-      const l = lineOf(points[i]!);
-      lines[i] = l.line;
-      lineBytes[i] = l.bytes;
-      shapes[i] = layout.commit(layout.probe(points[i]!, l.bytes));
+      const lb = appendPointLine(arena, points[i]!);
+      lineBytes[i] = lb;
+      shapes[i] = layout.commit(layout.probe(points[i]!, lb));
     }
+    text = arena.buf;
+    textBytes = arena.len;
   }
   const header = layout.header(origin);
   const headerBytes = Buffer.byteLength(header, 'utf8');
@@ -277,10 +281,8 @@ export function encodeBatch(origin: string, points: readonly Point[], pre?: PreE
       off += 8;
     }
   }
-  // One write of the whole text: the lines are ropes, one flatten + one UTF-8 pass is cheapest.
-  const text: string[] = [];
-  for (let i = 0; i < n; i++) if (lineBytes[i]! > 0) text.push(lines[i]!);
-  if (text.length) off += buf.write(`${text.join('\n')}\n`, off, 'utf8');
+  // The lines are bytes already (LineArena): one copy.
+  off += text.copy(buf, off, 0, textBytes);
   if (off !== buf.length) throw new Error(`encodeBatch: wrote ${off} of ${buf.length} bytes (a line's byte count is wrong)`);
   return buf;
 }

@@ -6,7 +6,8 @@ import { headers, type JetStreamClient, type PubAck } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Point } from '../point.ts';
 import { partitionFor } from '../partition.ts';
-import { BatchLayout, deviceEntryJson, lineOf, sameTags, type PreEncoded } from './codec.ts';
+import { appendPointLine, BatchLayout, deviceEntryJson, sameTags, type PreEncoded } from './codec.ts';
+import { LineArena } from '../influx/line-protocol.ts';
 import { isStreamFull } from './jetstream.ts';
 import { publishMetrics } from './metrics.ts';
 
@@ -153,16 +154,22 @@ export class PointTooLargeError extends Error {
 
 interface PartitionBuffer {
   points: Point[];
-  /** Each point's line and its UTF-8 size, built once (for the byte bound) and reused by the encoder. */
-  lines: (string | undefined)[];
+  /** Each point's line as bytes (built once, for the byte bound) and its size; the encoder copies them. */
+  arena: LineArena;
   lineBytes: number[];
   shapes: number[];
   /** Exact layout of `points` (size with an origin of ORIGIN_RESERVE_BYTES). */
   layout: BatchLayout;
 }
 
-
-const emptyBuffer = (): PartitionBuffer => ({ points: [], lines: [], lineBytes: [], shapes: [], layout: new BatchLayout(ORIGIN_RESERVE_BYTES) });
+/** A fresh buffer; its arena sized like the batch before it (no regrowth in the steady state). */
+const emptyBuffer = (arenaBytes = 64 * 1024): PartitionBuffer => ({
+  points: [],
+  arena: new LineArena(arenaBytes),
+  lineBytes: [],
+  shapes: [],
+  layout: new BatchLayout(ORIGIN_RESERVE_BYTES),
+});
 
 /**
  * Groups points by partition and cuts a partition's batch when it holds
@@ -195,14 +202,23 @@ export class PartitionBatcher {
    * failed add() leaves the batcher as it was.
    */
   add(points: Point[]): PartitionBatch[] {
-    const encoded = points.map((p) => lineOf(p));
+    // Lines first, into one scratch arena: the size check below must see every point before anything
+    // changes. Each line is then copied into its partition's arena (one memcpy, cheaper than building it twice).
+    const scratch = this.scratch;
+    scratch.len = 0;
+    const lineAt = new Uint32Array(points.length);
+    const lineLen = new Uint32Array(points.length);
+    for (let i = 0; i < points.length; i++) {
+      lineAt[i] = scratch.len;
+      lineLen[i] = appendPointLine(scratch, points[i]!);
+    }
     if (this.maxBytes !== undefined) {
       for (let i = 0; i < points.length; i++) {
         const p = points[i]!;
         // A point's whole encoding is at most ~11× its line (the line holds the id, every tag and field
         // name; JSON may escape a byte as 6; a value is 8 bytes for ≥ 4 bytes of line): exact only near the limit.
-        if (ENVELOPE_BYTES + 64 + 12 * encoded[i]!.bytes < this.maxBytes) continue;
-        const bytes = ENVELOPE_BYTES + new BatchLayout(ORIGIN_RESERVE_BYTES).probe(p, encoded[i]!.bytes, this.entryOf).grow;
+        if (ENVELOPE_BYTES + 64 + 12 * lineLen[i]! < this.maxBytes) continue;
+        const bytes = ENVELOPE_BYTES + new BatchLayout(ORIGIN_RESERVE_BYTES).probe(p, lineLen[i]!, this.entryOf).grow;
         if (bytes > this.maxBytes) throw new PointTooLargeError(p.device, p.ts, bytes, this.maxBytes);
       }
     }
@@ -212,21 +228,27 @@ export class PartitionBatcher {
       const part = this.partitionOf(p.device);
       let buf = this.buffers.get(part);
       if (!buf) this.buffers.set(part, (buf = emptyBuffer()));
-      const e = encoded[i]!;
-      let pr = buf.layout.probe(p, e.bytes, this.entryOf);
+      const lb = lineLen[i]!;
+      let pr = buf.layout.probe(p, lb, this.entryOf);
       if (this.maxBytes !== undefined && buf.points.length && buf.layout.bytes + pr.grow > this.maxBytes) {
         out.push(this.cut(part));
         buf = this.buffers.get(part)!;
-        pr = buf.layout.probe(p, e.bytes, this.entryOf);
+        pr = buf.layout.probe(p, lb, this.entryOf);
       }
       buf.shapes.push(buf.layout.commit(pr));
       buf.points.push(p);
-      buf.lines.push(e.line);
-      buf.lineBytes.push(e.bytes);
+      buf.lineBytes.push(lb);
+      if (lb > 0) {
+        const a = buf.arena;
+        a.ensure(lb + 1);
+        a.len += scratch.buf.copy(a.buf, a.len, lineAt[i]!, lineAt[i]! + lb + 1);
+      }
       if (buf.points.length >= this.batchPoints) out.push(this.cut(part));
     }
+    if (scratch.buf.length > 16 * 1024 * 1024) this.scratch = new LineArena(); // a huge chunk once does not pin its buffer
     return out;
   }
+  private scratch = new LineArena();
 
   /** Partition per device id, cached: the hash is per device, not per point (bounded: the cache restarts past 100,000 ids). */
   private readonly partCache = new Map<string, number>();
@@ -262,8 +284,13 @@ export class PartitionBatcher {
     const seq = this.seqs.get(part) ?? 0;
     this.seqs.set(part, seq + 1);
     const buf = this.buffers.get(part)!;
-    this.buffers.set(part, emptyBuffer());
+    this.buffers.set(part, emptyBuffer(buf.arena.len + 4096));
     // The lines and layout built for the byte bound are reused: building them again would cost as much.
-    return { partition: part, seq, points: buf.points, encoded: { lines: buf.lines, lineBytes: buf.lineBytes, layout: buf.layout, shapes: Uint32Array.from(buf.shapes) } };
+    return {
+      partition: part,
+      seq,
+      points: buf.points,
+      encoded: { text: buf.arena.buf, textBytes: buf.arena.len, lineBytes: buf.lineBytes, layout: buf.layout, shapes: Uint32Array.from(buf.shapes) },
+    };
   }
 }
