@@ -98,7 +98,14 @@ export class DeviceVerdict {
   private readonly catalog: CatalogEvidence[] | undefined;
   private readonly slowdownC: number | null;
   private readonly powerLimit: number | undefined;
-  private readonly own: OwnRange | undefined;
+  /** The device's own range before this point (once learned: `ownN` ≥ OWN_RANGE_MIN_N), with the point's values. Plain numbers, not an object: one verdict per point. */
+  private readonly ownN: number;
+  private readonly ownTemp: number | undefined;
+  private readonly ownRatio: number | undefined;
+  private readonly tempMean: number | null;
+  private readonly tempVar: number;
+  private readonly powerMean: number | null;
+  private readonly powerVar: number;
   private built: HealthEvidence | undefined;
 
   constructor(
@@ -111,7 +118,9 @@ export class DeviceVerdict {
     catalog: CatalogEvidence[] | undefined,
     slowdownC: number | null,
     powerLimit: number | undefined,
-    own: OwnRange | undefined,
+    own: DeviceHealthState,
+    ownTemp: number | undefined,
+    ownRatio: number | undefined,
   ) {
     this.class = cls;
     this.reasons = reasons;
@@ -122,7 +131,13 @@ export class DeviceVerdict {
     this.catalog = catalog;
     this.slowdownC = slowdownC;
     this.powerLimit = powerLimit;
-    this.own = own;
+    this.ownN = own.n;
+    this.ownTemp = ownTemp;
+    this.ownRatio = ownRatio;
+    this.tempMean = own.tempMean;
+    this.tempVar = own.tempVar;
+    this.powerMean = own.powerMean;
+    this.powerVar = own.powerVar;
     this.built = undefined;
   }
 
@@ -140,31 +155,22 @@ export class DeviceVerdict {
     const maxLimit = f['power_max_limit_w'];
     if (num(maxLimit)) limits.power_max_limit_w = maxLimit;
     const evidence: HealthEvidence = { driver, holds: this.holds.map((h) => ({ ...h })), catalog: this.catalog ?? [], limits };
-    const o = this.own;
-    if (o !== undefined) {
+    if (this.ownN >= OWN_RANGE_MIN_N) {
       const baseline: NonNullable<HealthEvidence['baseline']> = [];
-      if (o.temp !== undefined && o.tempMean !== null) {
-        const sd = Math.max(Math.sqrt(o.tempVar), 1);
-        baseline.push({ field: 'temperature_c', value: o.temp, mean: round(o.tempMean), sd: round(sd), z: round((o.temp - o.tempMean) / sd) });
+      const t = this.ownTemp;
+      if (t !== undefined && this.tempMean !== null) {
+        const sd = Math.max(Math.sqrt(this.tempVar), 1);
+        baseline.push({ field: 'temperature_c', value: t, mean: round(this.tempMean), sd: round(sd), z: round((t - this.tempMean) / sd) });
       }
-      if (o.ratio !== undefined && o.powerMean !== null) {
-        const sd = Math.max(Math.sqrt(o.powerVar), 0.02);
-        baseline.push({ field: 'power_ratio', value: round(o.ratio), mean: round(o.powerMean), sd: round(sd), z: round((o.ratio - o.powerMean) / sd) });
+      const r = this.ownRatio;
+      if (r !== undefined && this.powerMean !== null) {
+        const sd = Math.max(Math.sqrt(this.powerVar), 0.02);
+        baseline.push({ field: 'power_ratio', value: round(r), mean: round(this.powerMean), sd: round(sd), z: round((r - this.powerMean) / sd) });
       }
       if (baseline.length > 0) evidence.baseline = baseline;
     }
     return (this.built = evidence);
   }
-}
-
-/** The device's own range before this point (once learned), with the point's values. */
-interface OwnRange {
-  temp: number | undefined;
-  ratio: number | undefined;
-  tempMean: number | null;
-  tempVar: number;
-  powerMean: number | null;
-  powerVar: number;
 }
 
 const DRIVER_FIELDS = [
@@ -384,8 +390,8 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
 
   // --- own range (evidence; learned only from points the driver and limits call healthy)
   const ratio = num(power) && num(powerLimit) && powerLimit > 0 ? power / powerLimit : undefined;
-  const own: OwnRange | undefined =
-    s.n >= OWN_RANGE_MIN_N ? { temp: num(temp) ? temp : undefined, ratio, tempMean: s.tempMean, tempVar: s.tempVar, powerMean: s.powerMean, powerVar: s.powerVar } : undefined;
+  // The verdict copies the own range before this point's update (its evidence compares with the past).
+  const verdict = new DeviceVerdict(cls, reasons ?? NO_REASONS, zeroRpmIdle, num(headroom) ? headroom : undefined, f, s.holds, catalog, s.slowdownC, powerLimit, s, num(temp) ? temp : undefined, ratio);
   if (cls === null) {
     if (num(temp)) {
       if (s.tempMean === null) {
@@ -409,7 +415,7 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
     }
     s.n++;
   }
-  return new DeviceVerdict(cls, reasons ?? NO_REASONS, zeroRpmIdle, num(headroom) ? headroom : undefined, f, s.holds, catalog, s.slowdownC, powerLimit, own);
+  return verdict;
 }
 
 const NO_REASONS: readonly string[] = Object.freeze([]);

@@ -382,33 +382,78 @@ interface Check {
 }
 
 /** A rule with its durations parsed once (the hot loop must not re-parse strings). */
-type Compiled = { rule: AlertRule; forMs: number; maxGapUs: number; windowUs: number };
+type FieldReader = (fields: Record<string, number>) => number | undefined;
+type Compiled = {
+  rule: AlertRule;
+  forMs: number;
+  maxGapUs: number;
+  windowUs: number;
+  /** The rule's field, its operand's field and its `and` conditions' fields (threshold and rate rules). */
+  read?: FieldReader;
+  readValue?: FieldReader;
+  readAnd?: { read: FieldReader; readValue?: FieldReader }[];
+};
+
+/**
+ * One reader per field name, generated once: a load with a constant key is a
+ * named property load with its own inline cache, monomorphic on the decoded
+ * points' single shape. `fields[name]` with the name varying per rule is a
+ * megamorphic keyed load, and was the largest single cost of the rule engine
+ * per point. The name is data and only ever appears inside a JSON string
+ * literal (JSON.stringify escapes quotes, backslashes and line breaks).
+ */
+const readers = new Map<string, FieldReader>();
+function fieldReader(name: string): FieldReader {
+  let r = readers.get(name);
+  if (r === undefined) {
+    r = new Function('f', `const v = f[${JSON.stringify(name)}]; return typeof v === 'number' && v - v === 0 ? v : undefined;`) as FieldReader;
+    readers.set(name, r);
+  }
+  return r;
+}
+const operandReader = (o: Operand): FieldReader | undefined => (typeof o === 'number' ? undefined : fieldReader(o.field));
 
 function compile(rule: AlertRule): Compiled {
-  return {
+  const c: Compiled = {
     rule,
     forMs: tryParseDurationMs(rule.for)!,
     maxGapUs: 'maxGap' in rule ? tryParseDurationMs(rule.maxGap)! * 1_000 : 0,
     windowUs: rule.kind === 'rate' ? tryParseDurationMs(rule.window)! * 1_000 : 0,
   };
+  if (rule.kind === 'threshold' || rule.kind === 'rate') c.read = fieldReader(rule.field);
+  if (rule.kind === 'threshold') {
+    c.readValue = operandReader(rule.value);
+    if (rule.and) c.readAnd = rule.and.map((a) => ({ read: fieldReader(a.field), readValue: operandReader(a.value) }));
+  }
+  return c;
+}
+
+/** An operand's value: the constant, or the field (via its reader) times the factor. */
+function operandOf(fields: Record<string, number>, operand: Operand, read: FieldReader | undefined): number | undefined {
+  if (typeof operand === 'number') return operand;
+  const v = read!(fields);
+  return v === undefined ? undefined : v * operand.factor;
 }
 
 const HOLDS: Check = Object.freeze({ holds: true, values: Object.freeze({}), summary: '' }) as Check;
 const HOLDS_NOT: Check = Object.freeze({ holds: false, values: Object.freeze({}), summary: '' }) as Check;
 
-function checkThreshold(rule: ThresholdRule, item: RuleBatchItem, firing: boolean): Check | undefined {
+function checkThreshold(c: Compiled, item: RuleBatchItem, firing: boolean): Check | undefined {
+  const rule = c.rule as ThresholdRule;
   const fields = item.point.fields;
-  const v = num(fields, rule.field);
+  const v = c.read!(fields);
   if (v === undefined) return undefined;
-  const rhs = operandValue(fields, rule.value);
+  const rhs = operandOf(fields, rule.value, c.readValue);
   if (rhs === undefined) return undefined;
   let holds = compare(v, rule.op, firing && rule.clear !== undefined ? rule.clear : rhs);
   if (rule.and) {
-    for (const c of rule.and) {
-      const cv = num(fields, c.field);
-      const crhs = operandValue(fields, c.value);
+    for (let i = 0; i < rule.and.length; i++) {
+      const a = rule.and[i]!;
+      const r = c.readAnd![i]!;
+      const cv = r.read(fields);
+      const crhs = operandOf(fields, a.value, r.readValue);
       if (cv === undefined || crhs === undefined) return undefined;
-      holds = holds && compare(cv, c.op, crhs);
+      holds = holds && compare(cv, a.op, crhs);
     }
   }
   // Values and text are built lazily by describeThreshold: most points change nothing (no allocation here).
@@ -436,7 +481,7 @@ let lastRate = 0;
 /** Rate verdict at one point: undefined = says nothing; updates the series' thinned samples. */
 function checkRate(c: Compiled, item: RuleBatchItem, s: SeriesState, tUs: number): boolean | undefined {
   const rule = c.rule as RateRule;
-  const v = num(item.point.fields, rule.field);
+  const v = c.read!(item.point.fields);
   if (v === undefined) return undefined;
   const windowUs = c.windowUs;
   // Keep only samples inside the window; thin them so the state stays ≤ ~9 entries per series.
@@ -622,7 +667,7 @@ export function applyRules(
         const s = series[r]!;
         const verdict =
           rule.kind === 'threshold'
-            ? checkThreshold(rule, item, s.firing === true)?.holds
+            ? checkThreshold(c, item, s.firing === true)?.holds
             : rule.kind === 'rate'
               ? checkRate(c, item, s, tUs)
               : checkHealth(rule, item);

@@ -26,7 +26,6 @@ import { createOnnxScorer, healthLinesFor } from '../../activities/health/index.
 import type { DeviceBaseline } from '../../activities/health/features.ts';
 import { partitionFor } from '../../lib/partition.ts';
 import { readFileSync } from 'node:fs';
-import { REPO_ROOT } from '../../cli/services.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -49,7 +48,7 @@ try {
   const file = await writeBenchFile(dir, { points: POINTS, devices: DEVICES, fields: a.fields as FieldSet });
   const raw = await prepareRawData(file.path, { partitions: PARTITIONS, batchPoints: 2_000, maxMessageBytes: 8 * 1024 * 1024 });
   raw.lines.length = 0;
-  const rules = createRuleEngine(parseAlertRules(JSON.parse(readFileSync(join(REPO_ROOT, 'infra/config/alert-rules.example.json'), 'utf8'))));
+  const rules = createRuleEngine(parseAlertRules(JSON.parse(readFileSync(new URL('../../infra/config/alert-rules.example.json', import.meta.url), 'utf8'))));
   const scorer = await createOnnxScorer();
   const byPart = Array.from({ length: PARTITIONS }, () => [] as Uint8Array[]);
   for (const b of raw.batches) byPart[b.partition]!.push(b.data);
