@@ -334,12 +334,6 @@ function num(fields: Record<string, number>, name: string): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-function operandValue(fields: Record<string, number>, operand: Operand): number | undefined {
-  if (typeof operand === 'number') return operand;
-  const v = num(fields, operand.field);
-  return v === undefined ? undefined : v * operand.factor;
-}
-
 function operandText(operand: Operand): string {
   return typeof operand === 'number' ? fmt(operand) : `${operand.factor === 1 ? '' : `${operand.factor}×`}${operand.field}`;
 }
