@@ -549,11 +549,14 @@ function tagKeysToKeep(rules: readonly AlertRule[]): Set<string> {
 
 /** The kept tags of a point; cached per tags object (the points of one decoded batch share their device's). */
 const pickedCache = new WeakMap<Record<string, string>, { keys: Set<string>; out: Record<string, string> | undefined }>();
+const sortedKeys = new WeakMap<Set<string>, string[]>();
 function pickTags(tags: Record<string, string>, keys: Set<string>): Record<string, string> | undefined {
   const hit = pickedCache.get(tags);
   if (hit && hit.keys === keys) return hit.out;
   let out: Record<string, string> | undefined;
-  for (const k of [...keys].sort()) if (Object.hasOwn(tags, k) && typeof tags[k] === 'string') (out ??= {})[k] = tags[k];
+  let sorted = sortedKeys.get(keys);
+  if (sorted === undefined) sortedKeys.set(keys, (sorted = [...keys].sort()));
+  for (const k of sorted) if (Object.hasOwn(tags, k) && typeof tags[k] === 'string') (out ??= {})[k] = tags[k];
   pickedCache.set(tags, { keys, out });
   return out;
 }
@@ -646,7 +649,7 @@ export function applyRules(
           if (tags) dev.tags = tags;
           else delete dev.tags;
         }
-        inScope = cr.data.filter((c) => scopeMatches(c.rule.scope, device, pointTags));
+        inScope = cr.inScope(device, pointTags);
         const seriesMap = inScope.length ? (dev.series ??= {}) : undefined;
         series = inScope.map((c) => (seriesMap![c.rule.name] ??= {}));
       }
@@ -808,6 +811,20 @@ export class CompiledRules {
     this.keepTags = tagKeysToKeep(rules);
     this.names = new Set(rules.map((r) => r.name));
   }
+  /**
+   * The data rules whose scope holds this device with these tags. Cached per tags object (the
+   * decoder gives each device one object while its tags stay equal) and device: at fleet scale
+   * a batch holds about one point per device, and the filter ran for each.
+   */
+  inScope(device: string, tags: Record<string, string>): Compiled[] {
+    const hit = this.scopeCache.get(tags);
+    if (hit !== undefined && hit.device === device) return hit.rules;
+    const rules = this.data.filter((c) => scopeMatches(c.rule.scope, device, tags));
+    this.scopeCache.set(tags, { device, rules });
+    return rules;
+  }
+  private readonly scopeCache = new WeakMap<Record<string, string>, { device: string; rules: Compiled[] }>();
+
   /** Drops series of rules no longer in the file from a record; true when something was removed. */
   dropStale(dev: DeviceRuleState): boolean {
     if (!dev.series) return false;

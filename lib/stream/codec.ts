@@ -312,19 +312,22 @@ export function decodeBatch(data: Uint8Array): DecodedBatch {
 }
 
 /**
- * Series-key bytes per device, reused across messages while the device's tags
- * stay equal: at fleet scale a batch holds ~one point per device, and sorting
- * and escaping the tags for every header entry cost more than the rest of the
- * decode. Bounded: restarts past 200,000 devices.
+ * Series-key bytes and one (frozen) tags object per device, reused across
+ * messages while the device's tags stay equal. At fleet scale a batch holds
+ * about one point per device: sorting and escaping the tags for every header
+ * entry cost more than the rest of the decode, and a fresh tags object per
+ * message defeated every cache downstream keyed by it (the rule engine's kept
+ * tags, the health line's series key, the peer groups). Bounded: restarts
+ * past 200,000 devices.
  */
-const lineKeys = new Map<string, { tags: Record<string, string>; key: Buffer }>();
-function lineKeyOf(id: string, tags: Record<string, string>): Buffer {
-  const hit = lineKeys.get(id);
-  if (hit && sameTags(hit.tags, tags)) return hit.key;
-  if (lineKeys.size >= 200_000) lineKeys.clear();
-  const key = Buffer.from(`${seriesKey(MEASUREMENT, id, tags)} `);
-  lineKeys.set(id, { tags, key });
-  return key;
+const knownDevices = new Map<string, { tags: Readonly<Record<string, string>>; key: Buffer }>();
+function deviceOf(id: string, tags: Record<string, string>): { tags: Record<string, string>; key: Buffer } {
+  const hit = knownDevices.get(id);
+  if (hit && sameTags(hit.tags, tags)) return hit;
+  if (knownDevices.size >= 200_000) knownDevices.clear();
+  const e = { tags: Object.freeze(tags), key: Buffer.from(`${seriesKey(MEASUREMENT, id, tags)} `) };
+  knownDevices.set(id, e);
+  return e;
 }
 /** Same own tags, same values (the batcher and the decoder reuse per-device work while this holds). */
 export function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -359,9 +362,10 @@ function decodeV2(buf: Buffer): DecodedBatch {
     const [id, tags] = e as [string, unknown];
     if (!isRecord(tags)) fail(`devices.${i}.1`, 'expected a record of strings');
     for (const k of Object.keys(tags as object)) if (typeof (tags as Record<string, unknown>)[k] !== 'string') fail(`devices.${i}.1.${k}`, 'expected a string');
-    const t = tags as Record<string, string>;
-    // What each of this device's lines must start with: its series key and the space before the fields.
-    devices.push({ id, tags: t, key: lineKeyOf(id, t) });
+    // What each of this device's lines must start with (its series key and the space before the
+    // fields), and the device's tags object of earlier messages when the tags are equal.
+    const known = deviceOf(id, tags as Record<string, string>);
+    devices.push({ id, tags: known.tags, key: known.key });
   }
   const fieldsIn = header.fields;
   if (!Array.isArray(fieldsIn) || !fieldsIn.every((k) => typeof k === 'string' && k.length > 0)) return fail('fields', 'expected an array of non-empty names');
