@@ -63,7 +63,11 @@ export function messageByteLimit(nc: Pick<NatsConnection, 'info'>): number {
 }
 
 export async function connectNats(url: string, name = 'telemetry-stack'): Promise<NatsConnection> {
-  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  // noAsyncTraces: otherwise every request (each publish ack, ackAck, KV put, pull) builds two
+  // Errors with stack traces up front, in case it times out — at fleet scale (one KV put per
+  // device per state flush) that was the collector's largest cost after GC. A timeout still
+  // rejects with a NatsError naming it; it only lacks the caller's async stack.
+  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
 }
 
 /**
