@@ -95,8 +95,11 @@ export const envSchema = z.object({
   STATE_PRUNE_AFTER_S: int(7 * 86_400, 60),
   /** Device records kept per partition; beyond it the longest-silent devices are evicted (and their alerts recover). */
   STATE_MAX_DEVICES: int(200_000, 1),
-  /** Acks wait for the next state flush at most this long, ms (one KV write per changed device per flush). 0 = flush every fetched group. */
-  STATE_FLUSH_MS: int(1_000, 0, 20_000),
+  /**
+   * Under a backlog, acks wait for the next state flush at most this long, ms (one KV write per
+   * changed device per flush; a caught-up collector flushes at once). 0 = flush every fetched group.
+   */
+  STATE_FLUSH_MS: int(5_000, 0, 20_000),
   /** Backlog older than this while the collector cannot write raises the `collect-stalled` operational alert, seconds. */
   COLLECT_STALL_ALERT_S: int(120, 1),
 

@@ -20,7 +20,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, KV } from 'nats';
 import type { Point } from '../../lib/point.ts';
 import { decodeBatch, encodeBatch, BatchDecodeError } from '../../lib/stream/codec.ts';
-import { consumerName, dlqSubject } from '../../lib/stream/jetstream.ts';
+import { consumerName, dlqSubject, MAX_ACK_PENDING } from '../../lib/stream/jetstream.ts';
 import { dlqHeaders, historyOf } from '../../lib/stream/dlq.ts';
 import { partitionFor } from '../../lib/partition.ts';
 import { toLine } from '../../lib/influx/line-protocol.ts';
@@ -71,7 +71,7 @@ export interface CollectDeps {
   alerts?: AlertSink;
   /** Bounds of the per-device state (defaults: 7 days, 200,000 devices per partition). */
   stateLimits?: Partial<StateLimits>;
-  /** Acks wait for a state flush at most this long (ms): one KV write per changed device per flush, not per batch. */
+  /** Under a backlog, acks wait for a state flush at most this long (ms): one KV write per changed device per flush, not per batch. */
   stateFlushMs?: number;
   /** Backlog older than this (ms) while the collector cannot write raises the `collect-stalled` operational alert. */
   stallAlertMs?: number;
@@ -125,7 +125,7 @@ export function createCollectActivities(deps: CollectDeps) {
     pruneAfterMs: deps.stateLimits?.pruneAfterMs ?? 7 * 86_400_000,
     maxDevices: deps.stateLimits?.maxDevices ?? 200_000,
   };
-  const flushEveryMs = deps.stateFlushMs ?? 1_000;
+  const flushEveryMs = deps.stateFlushMs ?? 5_000;
   const stallAlertMs = deps.stallAlertMs ?? 120_000;
   const holdNakMs = deps.holdNakMs ?? 2_000;
   const healthWriteEveryMs = deps.healthWriteEveryMs ?? 60_000;
@@ -491,7 +491,9 @@ export function createCollectActivities(deps: CollectDeps) {
         else if (st.ops[opsRule('collect-stalled')] && ageMs < stallAlertMs / 2) await opsAlert(st, 'collect-stalled', false, 'collector caught up');
 
         await housekeeping(Date.now());
-        if (Date.now() - lastFlush >= flushEveryMs || st.dirtyCount > 50_000) await flush();
+        // Flush on time, on many dirty records, or before the acks held reach half of what the
+        // consumer hands out unacked (it would stop delivering at MAX_ACK_PENDING).
+        if (Date.now() - lastFlush >= flushEveryMs || st.dirtyCount > 50_000 || pendingAcks.length >= MAX_ACK_PENDING / 2) await flush();
       }
       await flush();
     } catch (err) {

@@ -80,6 +80,9 @@ export async function connectNats(url: string, name = 'telemetry-stack'): Promis
  * undecodable batches, and the lines InfluxDB rejects by content, to the DLQ;
  * every other failure holds the backlog and retries.
  */
+/** Unacked batches a partition consumer hands out; the collector flushes (and acks) before it holds half of them. */
+export const MAX_ACK_PENDING = 1_000;
+
 /** The DLQ's size when the config does not say (the same as lib/config.ts's defaults). */
 const DLQ_DEFAULT_MAX_MSGS = 1_000_000;
 const DLQ_DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
@@ -123,11 +126,11 @@ export async function ensureTopology(jsm: JetStreamManager, cfg: StreamConfig): 
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(cfg.VISIBILITY_TIMEOUT * 1_000),
       max_deliver: -1,
-      max_ack_pending: 1_000,
+      max_ack_pending: MAX_ACK_PENDING,
     };
     try {
       await jsm.consumers.info(cfg.STREAM_NAME, durable);
-      await jsm.consumers.update(cfg.STREAM_NAME, durable, { ack_wait: consumerCfg.ack_wait, max_ack_pending: 1_000 });
+      await jsm.consumers.update(cfg.STREAM_NAME, durable, { ack_wait: consumerCfg.ack_wait, max_ack_pending: MAX_ACK_PENDING });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.consumers.add(cfg.STREAM_NAME, consumerCfg);
