@@ -394,24 +394,12 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
   const verdict = new DeviceVerdict(cls, reasons ?? NO_REASONS, zeroRpmIdle, num(headroom) ? headroom : undefined, f, s.holds, catalog, s.slowdownC, powerLimit, s, num(temp) ? temp : undefined, ratio);
   if (cls === null) {
     if (num(temp)) {
-      if (s.tempMean === null) {
-        s.tempMean = temp;
-        s.tempVar = 0;
-      } else {
-        const d = temp - s.tempMean;
-        s.tempVar = (1 - OWN_ALPHA) * (s.tempVar + OWN_ALPHA * d * d);
-        s.tempMean = s.tempMean + OWN_ALPHA * d;
-      }
+      s.tempVar = ewmaVar(s.tempMean, s.tempVar, temp);
+      s.tempMean = ewmaMean(s.tempMean, temp);
     }
     if (ratio !== undefined) {
-      if (s.powerMean === null) {
-        s.powerMean = ratio;
-        s.powerVar = 0;
-      } else {
-        const d = ratio - s.powerMean;
-        s.powerVar = (1 - OWN_ALPHA) * (s.powerVar + OWN_ALPHA * d * d);
-        s.powerMean = s.powerMean + OWN_ALPHA * d;
-      }
+      s.powerVar = ewmaVar(s.powerMean, s.powerVar, ratio);
+      s.powerMean = ewmaMean(s.powerMean, ratio);
     }
     s.n++;
   }
@@ -419,6 +407,14 @@ export function assessPoint(p: Point, s: DeviceHealthState, powerLimit: number |
 }
 
 const NO_REASONS: readonly string[] = Object.freeze([]);
+
+/** One EWMA step of the own range (numbers in, number out: this runs for every healthy point). The variance uses the old mean. */
+function ewmaVar(mean: number | null, v: number, x: number): number {
+  if (mean === null) return 0;
+  const d = x - mean;
+  return (1 - OWN_ALPHA) * (v + OWN_ALPHA * d * d);
+}
+const ewmaMean = (mean: number | null, x: number): number => (mean === null ? x : mean + OWN_ALPHA * (x - mean));
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 

@@ -8,18 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendLine, LineArena, toLine } from '../../../lib/influx/line-protocol.ts';
 import type { Point } from '../../../lib/point.ts';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../lib/sample/generate-sample.ts';
 
 const SPECIAL = [0, -0, 1, -1, 9, 10, 99, 100, 2147483647, -2147483648, 2147483648, -2147483649, 4294967296, 2 ** 53, -(2 ** 53) - 2, 1e21, 1.5e300, -1e-7, 5e-324, 0.1, 69.85, 123.456, 1 / 3, NaN, Infinity, -Infinity];
 
@@ -33,7 +22,7 @@ function randomValue(r: () => number): number {
 
 describe('appendLine (LineArena)', () => {
   test('is byte for byte toLine + "\\n" over 20,000 random points (numbers of every kind, escaped and non-ASCII tags and names)', () => {
-    const r = rng(7);
+    const r = prng(7);
     const names = ['temperature_c', 'power_w', 'a b', 'x,y', 'k=v', 'ünï', 'f\\g', 'sm_clock_mhz', '__proto__'];
     const tagValues = ['n1', 'NVIDIA A100', 'a,b=c d\\e', 'GPU-ü', '', 'host.example'];
     // One arena, small at first: lines cross its growth many times.
