@@ -116,6 +116,30 @@ export const OPS_DEVICE = 'pipeline';
 export const opsRule = (kind: InfluxFailureKind | 'collect-stalled'): string => (kind === 'collect-stalled' ? kind : `influxdb-${kind}`);
 
 const HEARTBEAT_MS = 5_000;
+
+/** What a partition's activity holds between state flushes (records changed; messages written but not acked). */
+export interface HeldSinceFlush {
+  sinceFlushMs: number;
+  dirty: number;
+  heldMessages: number;
+  /** Payload bytes of the held messages: each keeps its data in memory until acked. */
+  heldBytes: number;
+}
+/** Bounds of what an activity holds before it flushes the state and acks. */
+export const FLUSH_BOUNDS = {
+  dirtyRecords: 50_000,
+  /** Half of what the consumer hands out unacked: at MAX_ACK_PENDING it stops delivering. */
+  heldMessages: MAX_ACK_PENDING / 2,
+  /** Wide captures at full rate would otherwise hold hundreds of MB for STATE_FLUSH_MS. */
+  heldBytes: 64 * 1024 * 1024,
+} as const;
+
+/** Whether to flush (and ack) now: on time (`everyMs`, STATE_FLUSH_MS), or at any bound of FLUSH_BOUNDS. */
+export function flushDue(h: HeldSinceFlush, everyMs: number): boolean {
+  return (
+    h.sinceFlushMs >= everyMs || h.dirty > FLUSH_BOUNDS.dirtyRecords || h.heldMessages >= FLUSH_BOUNDS.heldMessages || h.heldBytes >= FLUSH_BOUNDS.heldBytes
+  );
+}
 const ABSENCE_EVERY_MS = 1_000;
 const PRUNE_EVERY_MS = 60_000;
 
@@ -227,6 +251,8 @@ export function createCollectActivities(deps: CollectDeps) {
     clocks.set(partition, clock);
     /** Written to InfluxDB and evaluated; acked at the next state flush. */
     let pendingAcks: JsMsg[] = [];
+    /** Payload bytes of pendingAcks: each held message keeps its data in memory until acked. */
+    let pendingAckBytes = 0;
     /** Messages the consumer reported still pending after the last one received. */
     let knownPending = 0;
     let lastFlush = Date.now();
@@ -239,6 +265,7 @@ export function createCollectActivities(deps: CollectDeps) {
       }
       const acks = pendingAcks;
       pendingAcks = [];
+      pendingAckBytes = 0;
       await Promise.all(acks.map((m) => m.ackAck()));
       lastFlush = Date.now();
       res.timings.flushMs += performance.now() - tf;
@@ -452,6 +479,7 @@ export function createCollectActivities(deps: CollectDeps) {
           collectMetrics.batches.inc(label);
           collectMetrics.points.inc(label, g.points.length - badSet.size);
           pendingAcks.push(g.msg);
+          pendingAckBytes += g.msg.data.byteLength;
         }
         if (health && held.size === 0) {
           res.healthPoints += health.length;
@@ -491,9 +519,7 @@ export function createCollectActivities(deps: CollectDeps) {
         else if (st.ops[opsRule('collect-stalled')] && ageMs < stallAlertMs / 2) await opsAlert(st, 'collect-stalled', false, 'collector caught up');
 
         await housekeeping(Date.now());
-        // Flush on time, on many dirty records, or before the acks held reach half of what the
-        // consumer hands out unacked (it would stop delivering at MAX_ACK_PENDING).
-        if (Date.now() - lastFlush >= flushEveryMs || st.dirtyCount > 50_000 || pendingAcks.length >= MAX_ACK_PENDING / 2) await flush();
+        if (flushDue({ sinceFlushMs: Date.now() - lastFlush, dirty: st.dirtyCount, heldMessages: pendingAcks.length, heldBytes: pendingAckBytes }, flushEveryMs)) await flush();
       }
       await flush();
     } catch (err) {
@@ -505,6 +531,7 @@ export function createCollectActivities(deps: CollectDeps) {
         store.drop(partition);
         for (const m of pendingAcks) m.nak(holdNakMs);
         pendingAcks = [];
+        pendingAckBytes = 0;
         if (flushErr instanceof StateConflictError) {
           collectMetrics.stateConflicts.inc(label);
           deps.logger.warn({ partition, err: flushErr.message }, 'state conflict: another attempt wrote newer state; retrying');
