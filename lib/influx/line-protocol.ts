@@ -22,12 +22,11 @@ const escTag = (s: string) => (TAG_NEEDS_ESCAPE.test(s) ? s.replace(TAG_ESCAPE, 
 const prefixCache = new Map<string, WeakMap<Record<string, string>, Map<string, SeriesEntry>>>();
 interface SeriesEntry {
   key: string;
-  bytes: number;
   /** `key` as UTF-8 (appendLine copies it). */
   bin: Buffer;
 }
 
-/** The series key and its UTF-8 length (tags may be any text; the batcher needs exact sizes). */
+/** The series key, as text and as UTF-8 bytes (tags may be any text). */
 function seriesEntry(measurement: string, device: string, tagsIn: Record<string, string>): SeriesEntry {
   let byTags = prefixCache.get(measurement);
   if (!byTags) prefixCache.set(measurement, (byTags = new WeakMap()));
@@ -40,8 +39,7 @@ function seriesEntry(measurement: string, device: string, tagsIn: Record<string,
   let prefix = measurement;
   for (const [k, v] of tags) prefix += `,${escTag(k)}=${escTag(v)}`;
   if (!byDevice) byTags.set(tagsIn, (byDevice = new Map()));
-  const bin = Buffer.from(prefix, 'utf8');
-  const e = { key: prefix, bytes: bin.length, bin };
+  const e = { key: prefix, bin: Buffer.from(prefix, 'utf8') };
   byDevice.set(device, e);
   return e;
 }
@@ -50,54 +48,17 @@ export function seriesKey(measurement: string, device: string, tagsIn: Record<st
   return seriesEntry(measurement, device, tagsIn).key;
 }
 
-/** `key=` per field name, escaped once, with its UTF-8 length (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
-const fieldKeyCache = new Map<string, { text: string; bytes: number; bin: Buffer }>();
+/** `key=` per field name, escaped once, as UTF-8 (field names repeat on every point). Bounded: names beyond the cap are escaped each time. */
+const fieldKeyCache = new Map<string, Buffer>();
 const FIELD_KEY_CACHE_MAX = 10_000;
-function fieldKey(k: string): { text: string; bytes: number; bin: Buffer } {
+function fieldKey(k: string): Buffer {
   let e = fieldKeyCache.get(k);
   if (e === undefined) {
-    const text = `${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`;
-    const bin = Buffer.from(text, 'utf8');
-    e = { text, bytes: bin.length, bin };
+    e = Buffer.from(`${FIELD_KEY_SAFE.test(k) ? k : escTag(k)}=`, 'utf8');
     if (fieldKeyCache.size < FIELD_KEY_CACHE_MAX) fieldKeyCache.set(k, e);
   }
   return e;
 }
-
-/**
- * The point's line and its UTF-8 length, counted from cached lengths (numbers
- * and timestamps are ASCII): measuring the finished line would flatten it
- * once more. `bytes` is 0 when there is no line.
- */
-export function sizedLine(p: Point, measurement = MEASUREMENT): { line: string | undefined; bytes: number } {
-  // Pieces in a reused array, joined once: `a + b + …` per field would build a rope ~50 nodes deep
-  // per line, and every later join of the batch's lines walks those trees again (≈ 2 µs a line).
-  const parts = linePieces;
-  parts.length = 0;
-  let bytes = 0;
-  const series = seriesEntry(measurement, p.device, p.tags);
-  parts.push(series.key, ' ');
-  const f = p.fields;
-  for (const k in f) {
-    const v = f[k]!;
-    if (v - v !== 0) continue; // NaN / ±Infinity (cheaper than Number.isFinite on the hot path)
-    // A number without a suffix is a float in line protocol ("41" is 41.0; integers would need "41i"),
-    // so integral values need no ".0" and never conflict with a later 41.5. String(1e21) is "1e+21",
-    // which InfluxDB's float parser reads too.
-    const text = String(v);
-    const key = fieldKey(k);
-    if (bytes > 0) {
-      parts.push(',');
-      bytes++;
-    }
-    parts.push(key.text, text);
-    bytes += key.bytes + text.length;
-  }
-  if (bytes === 0) return { line: undefined, bytes: 0 }; // a point with no fields is not storable
-  parts.push(' ', p.ts);
-  return { line: parts.join(''), bytes: series.bytes + 1 + bytes + 1 + p.ts.length };
-}
-const linePieces: string[] = [];
 
 /**
  * Line bytes, appended: each line followed by `\n`, the layout codec v2
@@ -111,6 +72,11 @@ export class LineArena {
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(Math.max(256, initialBytes));
   }
+  /** Empties the arena for reuse; a buffer grown past `keepBytes` (one huge input) is let go instead of pinned. */
+  reset(keepBytes: number): void {
+    this.len = 0;
+    if (this.buf.length > keepBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
+  }
   /** Room for `extra` more bytes after `len`. */
   ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
@@ -123,7 +89,12 @@ export class LineArena {
 /** Longest String(v) of a finite double ("-2.2250738585072014e-308"), with room to spare. */
 const MAX_NUMBER_CHARS = 26;
 
-/** String(v) as ASCII at `off`, digits by hand for int32 values (most telemetry); returns the new offset. */
+/**
+ * String(v) as ASCII at `off`, digits by hand for int32 values (most telemetry); returns the new offset.
+ * A number without a suffix is a float in line protocol ("41" is 41.0; integers would need "41i"), so
+ * integral values need no ".0" and never conflict with a later 41.5. String(1e21) is "1e+21", which
+ * InfluxDB's float parser reads too.
+ */
 function writeNumber(b: Buffer, off: number, v: number): number {
   if ((v | 0) === v) {
     // -0 lands here as 0, and String(-0) is "0" too.
@@ -156,7 +127,7 @@ const copyInto = (b: Buffer, off: number, src: Buffer): number => {
 };
 
 /**
- * Appends the point's line (exactly `toLine(p)`) and `\n` to the arena; returns
+ * Appends the point's line and `\n` to the arena (toLine is its text); returns
  * the line's byte length without the newline, 0 when the point has no field
  * (then nothing is appended). `p.ts` must be canonical (digits, no leading zero).
  */
@@ -164,7 +135,7 @@ export function appendLine(a: LineArena, p: Point, measurement = MEASUREMENT): n
   const series = seriesEntry(measurement, p.device, p.tags);
   const ts = p.ts;
   const start = a.len;
-  a.ensure(series.bytes + ts.length + 3 + 64);
+  a.ensure(series.bin.length + ts.length + 3 + 64);
   let b = a.buf;
   let off = copyInto(b, start, series.bin);
   b[off++] = 0x20;
@@ -174,13 +145,13 @@ export function appendLine(a: LineArena, p: Point, measurement = MEASUREMENT): n
     const v = f[k]!;
     if (v - v !== 0) continue; // NaN / ±Infinity: not storable
     const key = fieldKey(k);
-    if (off + key.bytes + MAX_NUMBER_CHARS + ts.length + 3 > b.length) {
+    if (off + key.length + MAX_NUMBER_CHARS + ts.length + 3 > b.length) {
       a.len = off;
-      a.ensure(key.bytes + MAX_NUMBER_CHARS + ts.length + 3);
+      a.ensure(key.length + MAX_NUMBER_CHARS + ts.length + 3);
       b = a.buf;
     }
     if (off > bodyAt) b[off++] = 0x2c;
-    off = copyInto(b, off, key.bin);
+    off = copyInto(b, off, key);
     off = writeNumber(b, off, v);
   }
   if (off === bodyAt) {
@@ -194,10 +165,16 @@ export function appendLine(a: LineArena, p: Point, measurement = MEASUREMENT): n
   return off - start - 1;
 }
 
-/** The device id is a tag (`device`) beside the identity tags; keys sorted for InfluxDB's fast path. */
+/**
+ * The point's line as text (appendLine is the one writer of the format). The device id is a tag
+ * (`device`) beside the identity tags; keys sorted for InfluxDB's fast path.
+ */
 export function toLine(p: Point, measurement = MEASUREMENT): string | undefined {
-  return sizedLine(p, measurement).line;
+  textScratch.reset(1024 * 1024);
+  const n = appendLine(textScratch, p, measurement);
+  return n === 0 ? undefined : textScratch.buf.toString('utf8', 0, n);
 }
+const textScratch = new LineArena();
 
 const FIELD_KEY_SAFE = /^[A-Za-z0-9_.]+$/;
 

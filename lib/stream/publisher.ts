@@ -205,7 +205,7 @@ export class PartitionBatcher {
     // Lines first, into one scratch arena: the size check below must see every point before anything
     // changes. Each line is then copied into its partition's arena (one memcpy, cheaper than building it twice).
     const scratch = this.scratch;
-    scratch.len = 0;
+    scratch.reset(16 * 1024 * 1024);
     const lineAt = new Uint32Array(points.length);
     const lineLen = new Uint32Array(points.length);
     for (let i = 0; i < points.length; i++) {
@@ -245,10 +245,9 @@ export class PartitionBatcher {
       }
       if (buf.points.length >= this.batchPoints) out.push(this.cut(part));
     }
-    if (scratch.buf.length > 16 * 1024 * 1024) this.scratch = new LineArena(); // a huge chunk once does not pin its buffer
     return out;
   }
-  private scratch = new LineArena();
+  private readonly scratch = new LineArena();
 
   /** Partition per device id, cached: the hash is per device, not per point (bounded: the cache restarts past 100,000 ids). */
   private readonly partCache = new Map<string, number>();
