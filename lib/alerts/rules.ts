@@ -329,10 +329,8 @@ function compare(a: number, op: ComparisonOp, b: number): boolean {
   }
 }
 
-function num(fields: Record<string, number>, name: string): number | undefined {
-  const v = fields[name];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
+/** A field's value when it is a finite number (the readers below, for one-off reads on a transition). */
+const num = (fields: Record<string, number>, name: string): number | undefined => fieldReader(name)(fields);
 
 function operandText(operand: Operand): string {
   return typeof operand === 'number' ? fmt(operand) : `${operand.factor === 1 ? '' : `${operand.factor}×`}${operand.field}`;
